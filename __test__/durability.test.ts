@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Database, LockedError } from '../dist/index.js';
+import { root, runNode, tempDir } from './helpers';
+
+const { itemFor } = require('./fixtures/writer.cjs') as { itemFor: (n: number) => Record<string, unknown> };
+
+const base = tempDir('kstone-durability-');
+const fixture = (name: string) => join(root, '__test__', 'fixtures', name);
+const CYCLES = Number(process.env.KSTONE_KILL_CYCLES ?? 20);
+
+/** Starts the writer, waits until it has acknowledged some writes, kills it after a random delay. */
+function killWriterMidway(path: string, first: number): Promise<{ acked: number[]; maxStarted: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fixture('writer.cjs'), path, String(first), '8'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const acked: number[] = [];
+    let buffer = '';
+    let stderr = '';
+    let armed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('ack ')) acked.push(Number(line.slice(4)));
+      }
+      if (!armed && acked.length >= 5) {
+        armed = true;
+        setTimeout(() => child.kill('SIGKILL'), Math.random() * 150);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (_code, signal) => {
+      clearTimeout(guard);
+      if (signal !== 'SIGKILL') reject(new Error(`writer exited by itself (${signal}): ${stderr}`));
+      else resolve({ acked, maxStarted: Math.max(first, ...acked) + 8 });
+    });
+  });
+}
+
+describe('durability', () => {
+  it(`keeps every acknowledged write across ${CYCLES} SIGKILLs, with no item half-written`, async () => {
+    const path = join(base, 'killed');
+    let first = 0;
+    let totalAcked = 0;
+    const everAcked: number[] = [];
+    for (let cycle = 0; cycle < CYCLES; cycle++) {
+      const { acked, maxStarted } = await killWriterMidway(path, first);
+      totalAcked += acked.length;
+      everAcked.push(...acked);
+      const db = await Database.open(path);
+      for (const n of everAcked) {
+        expect(db.getSync({ pk: `k${n}` }), `acknowledged write k${n} lost in cycle ${cycle}`).toEqual(itemFor(n));
+      }
+      // Writes that started but were not acknowledged may be there, but only whole.
+      for (let n = first; n <= maxStarted; n++) {
+        const got = db.getSync({ pk: `k${n}` });
+        if (got !== undefined) expect(got).toEqual(itemFor(n));
+      }
+      await db.close();
+      first = maxStarted + 1;
+    }
+    expect(totalAcked).toBeGreaterThan(CYCLES * 5 - 1);
+  });
+
+  it('keeps a second process out with Locked, and lets it in after close', async () => {
+    const path = join(base, 'locked');
+    const db = await Database.create(path);
+    const blocked = await runNode([fixture('open.cjs'), path, 'put']);
+    expect(JSON.parse(blocked.stdout)).toMatchObject({ ok: false, code: 'Locked', name: LockedError.name });
+    expect(JSON.parse(blocked.stdout).message).toMatch(/open in another process/);
+    await db.close();
+    const allowed = await runNode([fixture('open.cjs'), path, 'put']);
+    expect(JSON.parse(allowed.stdout)).toEqual({ ok: true });
+    const again = await Database.open(path);
+    expect(await again.get({ pk: 'from-child' })).toEqual({ pk: 'from-child' });
+    await again.close();
+  });
+
+  it('lets a process that never calls close() exit by itself, with its writes kept', async () => {
+    const path = join(base, 'noclose');
+    await (await Database.create(path)).close();
+    const r = await runNode([fixture('open.cjs'), path, 'noclose'], { timeoutMs: 15_000 });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(0);
+    const db = await Database.open(path);
+    expect(await db.get({ pk: 'from-child' })).toEqual({ pk: 'from-child' });
+    await db.close();
+  });
+
+  it('shares one engine between worker threads of one process', async () => {
+    const path = join(base, 'workers');
+    const db = await Database.create(path);
+    await db.put({ pk: 'from-main' });
+    const results = await Promise.all(
+      [1, 2, 3].map(
+        (id) =>
+          new Promise<{ done: boolean; seen?: boolean; code?: string }>((resolve, reject) => {
+            const w = new Worker(fixture('worker.cjs'), { workerData: { path, id, count: 50 } });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    expect(results).toEqual([1, 2, 3].map(() => ({ done: true, seen: true })));
+    for (const id of [1, 2, 3]) expect(db.getSync({ pk: `w${id}-49` })).toEqual({ pk: `w${id}-49`, i: 49 });
+    await db.close();
+  });
+});

@@ -1,0 +1,2 @@
+// The package's type declarations: those of the compiled public surface, index.ts.
+export * from './dist/index';

@@ -1,0 +1,301 @@
+/**
+ * The item codec, JavaScript side: items are encoded to one buffer before they cross into Rust
+ * and decoded from one buffer on the way back. The byte layout is documented at the top of
+ * `crates/keystone-core/src/item.rs` and in `docs/format.md`; both sides must agree.
+ *
+ * JavaScript values map to DynamoDB types as the AWS DocumentClient maps them.
+ */
+import { ValidationError } from './errors';
+
+/** A value DynamoDB can store, as plain JavaScript. */
+export type AttributeValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Uint8Array
+  | AttributeValue[]
+  | { [name: string]: AttributeValue }
+  | Set<string>
+  | Set<number>
+  | Set<bigint>
+  | Set<Uint8Array>;
+
+/** An item: attribute names to values, key attributes included. */
+export type Item = Record<string, AttributeValue>;
+
+const ITEM_FORMAT_VERSION = 1;
+/** DynamoDB nests documents at most 32 levels deep. */
+const MAX_DEPTH = 32;
+
+const T_S = 0x01;
+const T_N = 0x02;
+const T_B = 0x03;
+const T_FALSE = 0x04;
+const T_TRUE = 0x05;
+const T_NULL = 0x06;
+const T_M = 0x07;
+const T_L = 0x08;
+const T_SS = 0x09;
+const T_NS = 0x0a;
+const T_BS = 0x0b;
+
+class Writer {
+  buf = Buffer.allocUnsafe(256);
+  pos = 0;
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b;
+  }
+
+  varint(v: number): void {
+    this.ensure(10);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  string(s: string): void {
+    if (s.length < 43) {
+      // At most 126 UTF-8 bytes: the length fits one varint byte, written after the text.
+      this.ensure(1 + s.length * 3);
+      const n = this.buf.utf8Write(s, this.pos + 1);
+      this.buf[this.pos] = n;
+      this.pos += 1 + n;
+      return;
+    }
+    const n = Buffer.byteLength(s, 'utf8');
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.utf8Write(s, this.pos);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
+
+// Node's Buffer has utf8Write at runtime; @types/node does not declare it.
+declare global {
+  interface Buffer {
+    utf8Write(s: string, offset: number): number;
+  }
+}
+
+function numberText(n: number | bigint, path: string): string {
+  if (typeof n === 'bigint') return n.toString();
+  if (!Number.isFinite(n)) throw new ValidationError(`${path}: ${n} is not a number DynamoDB can store`);
+  return String(n);
+}
+
+function isPlainObject(v: object): v is Record<string, AttributeValue> {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function encodeSet(w: Writer, set: Set<unknown>, path: string): void {
+  if (set.size === 0) throw new ValidationError(`${path}: an empty set cannot be stored (DynamoDB rejects empty sets)`);
+  const first = set.values().next().value;
+  if (typeof first === 'string') {
+    w.byte(T_SS);
+    w.varint(set.size);
+    for (const m of set) {
+      if (typeof m !== 'string') throw new ValidationError(`${path}: a string set holds a ${typeof m}`);
+      w.string(m);
+    }
+  } else if (typeof first === 'number' || typeof first === 'bigint') {
+    w.byte(T_NS);
+    w.varint(set.size);
+    for (const m of set) {
+      if (typeof m !== 'number' && typeof m !== 'bigint') {
+        throw new ValidationError(`${path}: a number set holds a ${typeof m}`);
+      }
+      w.string(numberText(m, path));
+    }
+  } else if (first instanceof Uint8Array) {
+    w.byte(T_BS);
+    w.varint(set.size);
+    for (const m of set) {
+      if (!(m instanceof Uint8Array)) throw new ValidationError(`${path}: a binary set holds a non-binary member`);
+      w.bytes(m);
+    }
+  } else {
+    throw new ValidationError(`${path}: sets may hold strings, numbers or binaries only`);
+  }
+}
+
+function encodeMap(w: Writer, obj: Record<string, unknown>, path: string, depth: number): void {
+  const names = Object.keys(obj);
+  w.varint(names.length);
+  for (const name of names) {
+    w.string(name);
+    encodeValue(w, obj[name], path === '' ? name : `${path}.${name}`, depth);
+  }
+}
+
+function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new ValidationError(`${path}: nesting is deeper than ${MAX_DEPTH} levels`);
+  switch (typeof v) {
+    case 'string':
+      w.byte(T_S);
+      w.string(v);
+      return;
+    case 'number':
+    case 'bigint':
+      w.byte(T_N);
+      w.string(numberText(v, path));
+      return;
+    case 'boolean':
+      w.byte(v ? T_TRUE : T_FALSE);
+      return;
+    case 'object':
+      if (v === null) {
+        w.byte(T_NULL);
+      } else if (v instanceof Uint8Array) {
+        w.byte(T_B);
+        w.bytes(v);
+      } else if (Array.isArray(v)) {
+        w.byte(T_L);
+        w.varint(v.length);
+        for (let i = 0; i < v.length; i++) encodeValue(w, v[i], `${path}[${i}]`, depth + 1);
+      } else if (v instanceof Set) {
+        encodeSet(w, v, path);
+      } else if (isPlainObject(v)) {
+        w.byte(T_M);
+        encodeMap(w, v, path, depth + 1);
+      } else {
+        throw new ValidationError(`${path}: a ${v.constructor?.name ?? 'non-plain object'} cannot be stored`);
+      }
+      return;
+    default:
+      throw new ValidationError(`${path}: a value of type ${typeof v} cannot be stored`);
+  }
+}
+
+/** Encodes an item (or a key object) for the native side. */
+export function encodeItem(item: unknown): Buffer {
+  if (typeof item !== 'object' || item === null || Array.isArray(item) || !isPlainObject(item)) {
+    throw new ValidationError('an item (or key) must be a plain object of attributes');
+  }
+  const w = new Writer();
+  w.byte(ITEM_FORMAT_VERSION);
+  encodeMap(w, item, '', 1);
+  return w.buf.subarray(0, w.pos);
+}
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+
+  byte(): number {
+    const b = this.buf[this.pos++];
+    if (b === undefined) throw new ValidationError('encoded item is truncated');
+    return b;
+  }
+
+  varint(): number {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      v += (b & 0x7f) * scale;
+      if (b < 0x80) return v;
+      scale *= 128;
+    }
+  }
+
+  string(): string {
+    const n = this.varint();
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  bytes(): Uint8Array {
+    const n = this.varint();
+    const b = new Uint8Array(n);
+    b.set(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return b;
+  }
+}
+
+function decodeMap(r: Reader): Record<string, AttributeValue> {
+  const n = r.varint();
+  const out: Record<string, AttributeValue> = {};
+  for (let i = 0; i < n; i++) {
+    const name = r.string();
+    const value = decodeValue(r);
+    // defineProperty, not assignment: an attribute named "__proto__" stays an attribute.
+    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function decodeValue(r: Reader): AttributeValue {
+  const tag = r.byte();
+  switch (tag) {
+    case T_S:
+      return r.string();
+    case T_N:
+      return Number(r.string());
+    case T_B:
+      return r.bytes();
+    case T_FALSE:
+      return false;
+    case T_TRUE:
+      return true;
+    case T_NULL:
+      return null;
+    case T_M:
+      return decodeMap(r);
+    case T_L: {
+      const n = r.varint();
+      const out: AttributeValue[] = [];
+      for (let i = 0; i < n; i++) out.push(decodeValue(r));
+      return out;
+    }
+    case T_SS:
+    case T_NS:
+    case T_BS: {
+      const n = r.varint();
+      if (tag === T_BS) {
+        const s = new Set<Uint8Array>();
+        for (let i = 0; i < n; i++) s.add(r.bytes());
+        return s;
+      }
+      if (tag === T_NS) {
+        const s = new Set<number>();
+        for (let i = 0; i < n; i++) s.add(Number(r.string()));
+        return s;
+      }
+      const s = new Set<string>();
+      for (let i = 0; i < n; i++) s.add(r.string());
+      return s;
+    }
+    default:
+      throw new ValidationError(`encoded item has unknown type tag ${tag}`);
+  }
+}
+
+/** Decodes an item the native side returned. */
+export function decodeItem(buf: Buffer): Item {
+  const r = new Reader(buf);
+  const version = r.byte();
+  if (version !== ITEM_FORMAT_VERSION) throw new ValidationError(`item encoding version ${version} is not supported`);
+  return decodeMap(r);
+}
