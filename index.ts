@@ -20,4 +20,12 @@ export {
   PoisonedError,
   ValidationError,
 } from './src/errors';
-export type { DatabaseOptions, Durability, OpenOptions, WriteOptions } from './src/options';
+export type {
+  CompactionOptions,
+  DatabaseOptions,
+  Durability,
+  Health,
+  OpenOptions,
+  Stats,
+  WriteOptions,
+} from './src/options';

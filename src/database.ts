@@ -5,17 +5,50 @@
 import { decodeItem, encodeItem, type Item } from './codec';
 import { ClosedError, fromNative, ValidationError } from './errors';
 import { type NativeDb, native } from './native';
-import type { DatabaseOptions, OpenOptions, WriteOptions } from './options';
+import type { DatabaseOptions, Health, OpenOptions, Stats, WriteOptions } from './options';
 
 /** The key of an item in the default table. */
 export interface DefaultKey {
   pk: string;
 }
 
-function nativeOptions(o: DatabaseOptions | undefined) {
+const ENGINE_OPTIONS = new Set([
+  'durability',
+  'syncIntervalMs',
+  'walSegmentBytes',
+  'memtableBudgetBytes',
+  'blockSizeBytes',
+  'bloomFalsePositiveRate',
+  'compression',
+  'blockCacheBytes',
+  'maxOpenFiles',
+  'targetFileBytes',
+  'levelBaseBytes',
+  'l0StopTrigger',
+  'obsoleteFileRetentionMs',
+  'compaction',
+]);
+const COMPACTION_OPTIONS = new Set(['enabled', 'l0Trigger', 'checkIntervalMs', 'maxConcurrent']);
+
+function checkKeys(o: object, known: Set<string>, where: string): void {
+  for (const k of Object.keys(o)) {
+    if (!known.has(k)) throw new ValidationError(`unknown option '${where}${k}'`);
+  }
+}
+
+/** The engine's options, with misspelt names caught here rather than silently ignored. */
+function nativeOptions(o: OpenOptions | undefined): DatabaseOptions | undefined {
   if (o === undefined) return undefined;
   if (typeof o !== 'object' || o === null) throw new ValidationError('options must be an object');
-  return { durability: o.durability, syncIntervalMs: o.syncIntervalMs, walSegmentBytes: o.walSegmentBytes };
+  const { create: _create, ...engine } = o;
+  checkKeys(engine, ENGINE_OPTIONS, '');
+  if (engine.compaction !== undefined) {
+    if (typeof engine.compaction !== 'object' || engine.compaction === null) {
+      throw new ValidationError('compaction options must be an object');
+    }
+    checkKeys(engine.compaction, COMPACTION_OPTIONS, 'compaction.');
+  }
+  return engine;
 }
 
 function checkPath(path: unknown): string {
@@ -92,6 +125,26 @@ export class Database {
   /** Deletes the item with `key`; deleting a missing item is not an error. */
   async delete(key: DefaultKey, options?: WriteOptions): Promise<void> {
     return call(() => this.#handle().delete(encodeItem(key), options?.durability));
+  }
+
+  /** Writes every memtable to SST files now (the engine also does this by itself when one is full). */
+  async flush(): Promise<void> {
+    return call(() => this.#handle().flush());
+  }
+
+  /** Flushes, then compacts everything into one sorted run per table, dropping overwritten and deleted data. */
+  async compact(): Promise<void> {
+    return call(() => this.#handle().compact());
+  }
+
+  /** Files, sizes and compaction totals (see `Stats`). */
+  stats(): Stats {
+    return callSync(() => this.#handle().stats());
+  }
+
+  /** `'healthy'`, `'degraded'` (compaction behind, disk nearly full) or `'unhealthy'` (writes refused), with reasons. */
+  health(): Health {
+    return callSync(() => this.#handle().health());
   }
 
   /** Closes this handle; later calls reject with `ClosedError`. Closing twice is harmless. */

@@ -1,28 +1,39 @@
 //! The engine of one database directory: open and recovery, the write path (group commit into
-//! the WAL, then the memtable) and the read path.
+//! the WAL, then the memtable), the read path, and the background threads (WAL syncer,
+//! flusher, compactors).
 //!
 //! Concurrency contract: a [`Db`] is a cheap handle; clones share one engine. Every method may be
-//! called from any thread. Writes serialize through the commit queue (`commit.rs`); reads take
-//! no lock and read at the last fully applied sequence number. Inside one process a registry
-//! keyed by canonical path hands every opener the same engine (worker threads share it and its
-//! lock); the engine closes when its last handle is dropped.
+//! called from any thread. Writes serialize through the commit queue (`commit.rs`); the commit
+//! leader alone appends to the WAL, inserts into the active memtable and freezes it when full.
+//! Reads take no lock across I/O: they read the memtables under a short read lock, then an
+//! `Arc` of the current version. Flushes and compactions install new versions through the
+//! manifest (`install`), which swaps the `Arc`; files a version drops are deleted only once no
+//! reader holds that version and `obsolete_file_retention_ms` has passed. Lock order, where
+//! several are held: `bg` → `mem` → `version`; `wal` → `mem`; `manifest` → `version`.
+//! Inside one process a registry keyed by canonical path hands every opener the same engine
+//! (worker threads share it and its lock); the engine closes when its last handle is dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::batch::{Keyspace, WriteBatch};
 use crate::commit::CommitQueue;
 use crate::error::{Error, ErrorCode, Result};
 use crate::lock::DirLock;
+use crate::manifest::{Manifest, VersionEdit};
 use crate::memtable::{Lookup, Memtable};
 use crate::options::{Durability, Options};
+use crate::sst::{BlockCache, EntryKind, Found};
+use crate::stats::{CompactionCounters, Health, Stats};
+use crate::tables::TableCache;
+use crate::version::{Version, NUM_LEVELS};
 use crate::wal::{self, WalWriter};
 
 struct Pending {
@@ -30,31 +41,78 @@ struct Pending {
     durability: Durability,
 }
 
-struct Inner {
-    dir: PathBuf,
-    options: Options,
-    memtable: Memtable,
+/// A memtable that no longer takes writes, waiting to be flushed.
+#[derive(Clone)]
+pub(crate) struct Frozen {
+    pub mem: Arc<Memtable>,
+    /// Every write in `mem` is in WAL segments numbered up to this one.
+    pub last_wal_segment: u64,
+}
+
+pub(crate) struct MemState {
+    pub active: Arc<Memtable>,
+    /// Oldest first.
+    pub immutable: Vec<Frozen>,
+}
+
+/// State shared by the background threads, under `Inner::bg`.
+#[derive(Default)]
+pub(crate) struct Background {
+    /// Files that a running compaction reads; no other compaction may pick them.
+    pub busy: HashSet<u64>,
+    /// A full compaction (`compact()`) is running or waiting: pickers stand aside.
+    pub manual: bool,
+    /// A flush or compaction failed; shown by `health()`.
+    pub error: Option<String>,
+}
+
+/// Files that a version dropped, deleted once `version` has no other holder and the retention
+/// time has passed.
+struct Obsolete {
+    paths: Vec<PathBuf>,
+    version: Arc<Version>,
+    since: Instant,
+}
+
+pub(crate) struct Inner {
+    pub dir: PathBuf,
+    pub options: Options,
+    pub mem: RwLock<MemState>,
+    pub version: RwLock<Arc<Version>>,
+    manifest: Mutex<Manifest>,
     /// Owned by the commit leader; the syncer only borrows the file handle.
     wal: Mutex<WalWriter>,
     commit: CommitQueue<Pending>,
     /// Next sequence number to assign. Commit leader only.
     next_seq: AtomicU64,
-    /// Every write with a sequence number ≤ this is in the memtable: the read snapshot.
-    visible_seq: AtomicU64,
-    /// Set when a WAL write or fsync failed; writes are refused until reopen.
+    /// Every write with a sequence number ≤ this is in a memtable: the read snapshot.
+    pub visible_seq: AtomicU64,
+    pub next_file_number: AtomicU64,
+    /// Set when a WAL write, fsync or flush failed; writes are refused until reopen.
     poisoned: Mutex<Option<String>>,
     /// Buffered writes not yet fsynced.
     dirty: AtomicBool,
-    stop: Mutex<bool>,
-    stop_signal: Condvar,
+    pub bg: Mutex<Background>,
+    /// Wakes the flusher and the compactors.
+    pub bg_signal: Condvar,
+    /// Wakes writers waiting for room and `compact()` waiting for its turn (mutex: `bg`).
+    pub progress: Condvar,
+    pub stopping: AtomicBool,
+    pub tables: TableCache,
+    pub counters: CompactionCounters,
+    /// Bytes of SSTs written by flushes.
+    pub flush_bytes: AtomicU64,
+    obsolete: Mutex<Vec<Obsolete>>,
+    /// Serializes flushes (the flusher thread and `flush()`).
+    pub flush_lock: Mutex<()>,
     /// Released at close while the registry is held, so a reopen never sees a stale lock.
     lock: Mutex<Option<DirLock>>,
 }
 
-/// Stops the syncer and syncs the WAL when the last handle goes.
+/// Stops the background threads and syncs the WAL when the last handle goes.
 struct Shared {
     inner: Arc<Inner>,
-    syncer: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 /// A handle to an open database. Clone it freely; the engine closes with the last handle.
@@ -68,18 +126,13 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<Shared>>> {
     REGISTRY.get_or_init(Default::default)
 }
 
-/// True if `dir` holds keystonedb files (a WAL segment; later also SSTs).
-fn holds_database(dir: &Path) -> Result<bool> {
-    Ok(!wal::list_segments(dir)?.is_empty())
-}
-
 impl Db {
     /// Creates a new database in `dir`, which must not exist or be empty.
     pub fn create(dir: &Path, options: Options) -> Result<Db> {
         match fs::read_dir(dir) {
             Ok(mut entries) => {
                 if entries.next().is_some() {
-                    let what = if holds_database(dir)? { "a database" } else { "files" };
+                    let what = if crate::recovery::holds_database(dir)? { "a database" } else { "files" };
                     return Err(Error::new(
                         ErrorCode::AlreadyExists,
                         format!(
@@ -97,12 +150,12 @@ impl Db {
             }
             Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
         }
-        Self::open_registered(dir, options, true)
+        Self::open_registered(dir, options)
     }
 
     /// Opens the database in `dir`; with `create_if_missing`, creates it if there is none.
     pub fn open(dir: &Path, options: Options, create_if_missing: bool) -> Result<Db> {
-        let exists = dir.is_dir() && holds_database(dir)?;
+        let exists = dir.is_dir() && crate::recovery::holds_database(dir)?;
         if !exists {
             if create_if_missing {
                 return Self::create(dir, options);
@@ -112,23 +165,29 @@ impl Db {
                 format!("no database at {}; create it first or pass {{ create: true }}", dir.display()),
             ));
         }
-        Self::open_registered(dir, options, false)
+        Self::open_registered(dir, options)
     }
 
-    fn open_registered(dir: &Path, options: Options, fresh: bool) -> Result<Db> {
+    fn open_registered(dir: &Path, options: Options) -> Result<Db> {
         let canonical = fs::canonicalize(dir).map_err(|e| Error::io(format!("resolving {}", dir.display()), e))?;
         let mut reg = registry().lock();
         if let Some(shared) = reg.get(&canonical).and_then(Weak::upgrade) {
             return Ok(Db { shared });
         }
-        let inner = Arc::new(Inner::open(&canonical, options, fresh)?);
-        let syncer = spawn_syncer(&inner)?;
-        let shared = Arc::new(Shared { inner, syncer: Some(syncer) });
+        let inner = Arc::new(Inner::open(&canonical, options)?);
+        let threads = match spawn_background(&inner) {
+            Ok(t) => t,
+            Err(e) => {
+                inner.stop_background(Vec::new());
+                return Err(e);
+            }
+        };
+        let shared = Arc::new(Shared { inner, threads });
         reg.insert(canonical, Arc::downgrade(&shared));
         Ok(Db { shared })
     }
 
-    fn inner(&self) -> &Inner {
+    pub(crate) fn inner(&self) -> &Inner {
         &self.shared.inner
     }
 
@@ -142,6 +201,7 @@ impl Db {
         if batch.is_empty() {
             return Ok(inner.visible_seq.load(Ordering::Acquire));
         }
+        inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
         inner.commit.commit(Pending { batch, durability }, |group| inner.commit_group(group))
     }
@@ -160,12 +220,7 @@ impl Db {
 
     /// The current value of `key`, if any.
     pub fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let inner = self.inner();
-        let snapshot = inner.visible_seq.load(Ordering::Acquire);
-        Ok(match inner.memtable.get(keyspace, key, snapshot) {
-            Lookup::Found(v) => Some(v),
-            Lookup::Deleted | Lookup::Absent => None,
-        })
+        self.inner().get(keyspace, key)
     }
 
     /// Whether writes are refused because an fsync failed, and why.
@@ -173,64 +228,75 @@ impl Db {
         self.inner().poisoned.lock().clone()
     }
 
-    /// Bytes held by the memtable (approximate).
-    pub fn memtable_bytes(&self) -> usize {
-        self.inner().memtable.approximate_bytes()
+    /// Flushes every memtable to SSTs now (normally the flusher does this when one is full).
+    pub fn flush(&self) -> Result<()> {
+        self.inner().flush_all()?;
+        self.inner().purge_obsolete();
+        Ok(())
+    }
+
+    /// Compacts every keyspace into one sorted run, dropping shadowed versions and tombstones.
+    pub fn compact(&self) -> Result<()> {
+        self.inner().flush_all()?;
+        self.inner().compact_all()?;
+        self.inner().purge_obsolete();
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        self.inner().stats()
+    }
+
+    pub fn health(&self) -> Health {
+        self.inner().health()
     }
 }
 
 impl Inner {
-    fn open(dir: &Path, options: Options, fresh: bool) -> Result<Inner> {
+    fn open(dir: &Path, options: Options) -> Result<Inner> {
         let lock = DirLock::acquire(dir)?;
-        let memtable = Memtable::new();
-        let mut last_seq = 0u64;
-        let segments = wal::list_segments(dir)?;
-        let newest = segments.last().copied();
-        let mut replayed = 0usize;
-        for &n in &segments {
-            let path = dir.join(wal::segment_name(n));
-            let replay = wal::read_segment(&path)?;
-            for (seq, batch) in &replay.batches {
-                memtable.apply(*seq, batch);
-                replayed += 1;
-                last_seq = last_seq.max(seq + batch.len() as u64 - 1);
-            }
-            if let Some(at) = replay.torn_at {
-                if Some(n) != newest {
-                    return Err(Error::corruption(format!(
-                        "{} is damaged at byte {at} but is not the newest WAL segment; \
-                         the writes after that point cannot be recovered automatically",
-                        path.display()
-                    )));
-                }
-                tracing::warn!(segment = %path.display(), at, "dropping the torn tail of the WAL");
-                wal::truncate_segment(&path, at)?;
-            }
-        }
-        let writer = WalWriter::create(dir, newest.map_or(1, |n| n + 1))?;
-        if !fresh {
-            tracing::info!(dir = %dir.display(), batches = replayed, last_seq, "recovered database");
-        }
+        let recovered = crate::recovery::recover(dir)?;
+        let writer = WalWriter::create(dir, recovered.newest_segment.map_or(1, |n| n + 1))?;
+        let version = recovered.manifest.current().clone();
+        tracing::info!(
+            dir = %dir.display(),
+            batches = recovered.replayed_batches,
+            ssts = version.total_files(),
+            last_seq = recovered.last_seq,
+            "opened database"
+        );
+        let block_cache = Arc::new(BlockCache::new(usize::try_from(options.block_cache_bytes).unwrap_or(usize::MAX)));
+        let tables = TableCache::new(dir, options.max_open_files, block_cache);
         Ok(Inner {
             dir: dir.to_path_buf(),
-            options,
-            memtable,
+            mem: RwLock::new(MemState { active: Arc::new(recovered.memtable), immutable: Vec::new() }),
+            next_file_number: AtomicU64::new(version.next_file_number.max(1)),
+            version: RwLock::new(Arc::new(version)),
+            manifest: Mutex::new(recovered.manifest),
             wal: Mutex::new(writer),
             commit: CommitQueue::default(),
-            next_seq: AtomicU64::new(last_seq + 1),
-            visible_seq: AtomicU64::new(last_seq),
+            next_seq: AtomicU64::new(recovered.last_seq + 1),
+            visible_seq: AtomicU64::new(recovered.last_seq),
             poisoned: Mutex::new(None),
             dirty: AtomicBool::new(false),
-            stop: Mutex::new(false),
-            stop_signal: Condvar::new(),
+            bg: Mutex::new(Background::default()),
+            bg_signal: Condvar::new(),
+            progress: Condvar::new(),
+            stopping: AtomicBool::new(false),
+            tables,
+            counters: CompactionCounters::default(),
+            flush_bytes: AtomicU64::new(0),
+            obsolete: Mutex::new(Vec::new()),
+            flush_lock: Mutex::new(()),
             lock: Mutex::new(Some(lock)),
+            options,
         })
     }
 
-    fn poison(&self, err: &Error) {
+    pub(crate) fn poison(&self, err: &Error) {
         let mut p = self.poisoned.lock();
         if p.is_none() {
-            tracing::error!(error = %err, "WAL failure; refusing writes until the database is reopened");
+            tracing::error!(error = %err, "refusing writes until the database is reopened");
             *p = Some(err.to_string());
         }
     }
@@ -239,9 +305,37 @@ impl Inner {
         self.poisoned.lock().as_ref().map(|why| {
             Error::new(
                 ErrorCode::Poisoned,
-                format!("writes are refused since an earlier WAL failure ({why}); close and reopen the database"),
+                format!("writes are refused since an earlier failure ({why}); close and reopen the database"),
             )
         })
+    }
+
+    /// Waits while the memtables are full and a flush is behind, or L0 is past its stop trigger.
+    fn wait_for_room(&self) -> Result<()> {
+        let switch = self.options.memtable_switch_bytes();
+        let mut bg = self.bg.lock();
+        loop {
+            if let Some(e) = self.poisoned_error() {
+                return Err(e);
+            }
+            if self.stopping.load(Ordering::Acquire) {
+                return Err(Error::new(ErrorCode::Closed, "the database is closing"));
+            }
+            let mem_full = {
+                let m = self.mem.read();
+                !m.immutable.is_empty() && m.active.approximate_bytes() >= switch
+            };
+            let l0_full = self.options.compaction.enabled && bg.error.is_none() && {
+                let v = self.version.read();
+                let full = v.keyspaces().any(|ks| v.files(ks, 0).len() >= self.options.l0_stop_trigger);
+                full
+            };
+            if !mem_full && !l0_full {
+                return Ok(());
+            }
+            self.bg_signal.notify_all();
+            self.progress.wait_for(&mut bg, Duration::from_millis(50));
+        }
     }
 
     /// Runs on the commit leader only: one WAL write, at most one fsync, then the memtable.
@@ -251,7 +345,8 @@ impl Inner {
             return fail_all(&e, group.len());
         }
         let mut wal = self.wal.lock();
-        let mut seq = self.next_seq.load(Ordering::Relaxed);
+        let first_seq = self.next_seq.load(Ordering::Relaxed);
+        let mut seq = first_seq;
         let mut records = Vec::with_capacity(group.iter().map(|p| p.batch.payload_bytes() + 64).sum());
         let mut last_seqs = Vec::with_capacity(group.len());
         let mut must_sync = false;
@@ -269,21 +364,135 @@ impl Inner {
         if !must_sync {
             self.dirty.store(true, Ordering::Release);
         }
-        let mut base = self.next_seq.load(Ordering::Relaxed);
+        let active = Arc::clone(&self.mem.read().active);
+        let mut base = first_seq;
         for p in &group {
-            self.memtable.apply(base, &p.batch);
+            active.apply(base, &p.batch);
             base += p.batch.len() as u64;
         }
         self.next_seq.store(seq, Ordering::Relaxed);
         self.visible_seq.store(seq - 1, Ordering::Release);
-        if wal.size() >= self.options.wal_segment_bytes {
+
+        let freeze = active.approximate_bytes() >= self.options.memtable_switch_bytes();
+        if freeze || wal.size() >= self.options.wal_segment_bytes {
+            let sealed = wal.number();
+            // The group is durable in the sealed segment (rotate fsyncs it first), but a log
+            // that cannot be extended must not take more writes.
             if let Err(e) = wal.rotate() {
-                // The group is durable in the sealed segment (rotate fsyncs first), but a log we
-                // cannot extend must not take more writes.
                 self.poison(&e);
+            } else if freeze {
+                let mut m = self.mem.write();
+                let frozen = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
+                m.immutable.push(Frozen { mem: frozen, last_wal_segment: sealed });
+                drop(m);
+                self.wake_background();
             }
         }
         last_seqs.into_iter().map(Ok).collect()
+    }
+
+    /// Freezes the active memtable for flushing, if it holds anything. Holding the WAL lock
+    /// keeps the commit leader out, so the frozen memtable is exactly the sealed segments.
+    pub(crate) fn freeze_active(&self) -> Result<()> {
+        let mut wal = self.wal.lock();
+        if self.mem.read().active.is_empty() {
+            return Ok(());
+        }
+        let sealed = wal.number();
+        if let Err(e) = wal.rotate() {
+            self.poison(&e);
+            return Err(e);
+        }
+        let mut m = self.mem.write();
+        let frozen = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
+        m.immutable.push(Frozen { mem: frozen, last_wal_segment: sealed });
+        Ok(())
+    }
+
+    /// Wakes the background threads; taking `bg` first means none of them is between checking
+    /// for work and starting to wait, so the wakeup cannot be lost.
+    pub(crate) fn wake_background(&self) {
+        drop(self.bg.lock());
+        self.bg_signal.notify_all();
+    }
+
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let snapshot = self.visible_seq.load(Ordering::Acquire);
+        {
+            let m = self.mem.read();
+            for mem in std::iter::once(&m.active).chain(m.immutable.iter().rev().map(|f| &f.mem)) {
+                match mem.get(keyspace, key, snapshot) {
+                    Lookup::Found(v) => return Ok(Some(v)),
+                    Lookup::Deleted => return Ok(None),
+                    Lookup::Absent => {}
+                }
+            }
+        }
+        // After the memtables: a flush installs its SSTs before it drops the memtable.
+        let version = Arc::clone(&self.version.read());
+        let visible = |f: Found| if f.kind == EntryKind::Put { Some(f.value) } else { None };
+        // L0 files may overlap (and after a restore from a file copy, in any order of age):
+        // the newest version across all of them wins.
+        let mut best: Option<Found> = None;
+        for f in version.files(keyspace, 0) {
+            if key < f.smallest_key.as_slice() || key > f.largest_key.as_slice() {
+                continue;
+            }
+            if let Some(found) = self.tables.get(f.file_number)?.get(key, snapshot)? {
+                if best.as_ref().is_none_or(|b| found.seq > b.seq) {
+                    best = Some(found);
+                }
+            }
+        }
+        if let Some(found) = best {
+            return Ok(visible(found));
+        }
+        for level in 1..NUM_LEVELS {
+            let files = version.files(keyspace, level);
+            let i = files.partition_point(|f| f.largest_key.as_slice() < key);
+            if let Some(f) = files.get(i).filter(|f| f.smallest_key.as_slice() <= key) {
+                if let Some(found) = self.tables.get(f.file_number)?.get(key, snapshot)? {
+                    return Ok(visible(found));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Makes `edit` the durable state and the version readers see. `obsolete` files are
+    /// deleted later (see `purge_obsolete`).
+    pub(crate) fn install(&self, edit: &VersionEdit, obsolete: Vec<PathBuf>) -> Result<()> {
+        let mut manifest = self.manifest.lock();
+        manifest.install(edit)?;
+        let next = Arc::new(manifest.current().clone());
+        let old = std::mem::replace(&mut *self.version.write(), next);
+        drop(manifest);
+        if !obsolete.is_empty() {
+            self.obsolete.lock().push(Obsolete { paths: obsolete, version: old, since: Instant::now() });
+        }
+        Ok(())
+    }
+
+    /// Deletes obsolete files whose retention has passed and that no reader can still reach.
+    pub(crate) fn purge_obsolete(&self) {
+        let retention = Duration::from_millis(self.options.obsolete_file_retention_ms);
+        let mut list = self.obsolete.lock();
+        list.retain(|o| {
+            if o.since.elapsed() < retention || Arc::strong_count(&o.version) > 1 {
+                return true;
+            }
+            for p in &o.paths {
+                if let Some(n) = p.file_name().and_then(|n| n.to_str()).and_then(crate::tables::parse_sst_name) {
+                    self.tables.evict(n);
+                }
+                match fs::remove_file(p) {
+                    Ok(()) => tracing::debug!(file = %p.display(), "deleted obsolete file"),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => tracing::warn!(file = %p.display(), error = %e, "could not delete obsolete file"),
+                }
+            }
+            false
+        });
     }
 
     /// Fsyncs buffered writes. Called by the syncer and at close.
@@ -296,46 +505,153 @@ impl Inner {
             self.poison(&Error::io(format!("fsync of {}", wal::segment_name(number)), e));
         }
     }
+
+    fn stats(&self) -> Result<Stats> {
+        let version = Arc::clone(&self.version.read());
+        let memtable_size_bytes = {
+            let m = self.mem.read();
+            m.active.approximate_bytes() + m.immutable.iter().map(|f| f.mem.approximate_bytes()).sum::<usize>()
+        };
+        let mut wal_size_bytes = 0;
+        let mut total_disk_size_bytes = 0;
+        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            total_disk_size_bytes += meta.len();
+            if entry.file_name().to_str().and_then(wal::parse_segment_name).is_some() {
+                wal_size_bytes += meta.len();
+            }
+        }
+        let (block_cache_hits, block_cache_misses) = self.tables.block_cache_counts();
+        Ok(Stats {
+            block_cache_hits,
+            block_cache_misses,
+            total_sst_files: version.total_files() as u64,
+            sst_files_per_level: version.files_per_level().into_iter().map(|n| n as u64).collect(),
+            wal_size_bytes,
+            memtable_size_bytes: memtable_size_bytes as u64,
+            total_disk_size_bytes,
+            total_flush_bytes: self.flush_bytes.load(Ordering::Relaxed),
+            compaction: self.counters.snapshot(),
+        })
+    }
+
+    fn health(&self) -> Health {
+        let mut warnings = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(why) = self.poisoned.lock().clone() {
+            errors.push(format!("writes are refused until the database is reopened: {why}"));
+        }
+        if let Some(why) = self.bg.lock().error.clone() {
+            errors.push(format!("background work failed: {why}"));
+        }
+        let version = Arc::clone(&self.version.read());
+        for ks in version.keyspaces() {
+            let l0 = version.files(ks, 0).len();
+            if l0 >= self.options.l0_stop_trigger / 2 {
+                warnings.push(format!(
+                    "keyspace {ks} has {l0} L0 files (writes stall at {}): compaction is falling behind",
+                    self.options.l0_stop_trigger
+                ));
+            }
+        }
+        let frozen = self.mem.read().immutable.len();
+        if frozen > 1 {
+            warnings.push(format!("{frozen} memtables are waiting to be flushed"));
+        }
+        match fs4::statvfs(&self.dir) {
+            Ok(fs) if fs.total_space() > 0 => {
+                let free = fs.available_space() as f64 / fs.total_space() as f64;
+                if free < 0.10 {
+                    warnings.push(format!("the disk is {:.0}% full", (1.0 - free) * 100.0));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("cannot read free disk space: {e}")),
+        }
+        Health::from_findings(warnings, errors)
+    }
+
+    fn stop_background(&self, threads: Vec<JoinHandle<()>>) {
+        self.stopping.store(true, Ordering::Release);
+        {
+            let _bg = self.bg.lock();
+            self.bg_signal.notify_all();
+            self.progress.notify_all();
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+    }
 }
 
-fn spawn_syncer(inner: &Arc<Inner>) -> Result<JoinHandle<()>> {
+fn spawn(name: &str, inner: &Arc<Inner>, body: fn(&Inner)) -> Result<JoinHandle<()>> {
     let inner = Arc::clone(inner);
     std::thread::Builder::new()
-        .name("kstone-wal-sync".into())
-        .spawn(move || {
-            let interval = Duration::from_millis(inner.options.sync_interval_ms.max(1));
-            loop {
-                {
-                    let mut stop = inner.stop.lock();
-                    if !*stop {
-                        inner.stop_signal.wait_for(&mut stop, interval);
-                    }
-                    if *stop {
-                        return;
-                    }
-                }
-                inner.sync_buffered();
+        .name(name.into())
+        .spawn(move || body(&inner))
+        .map_err(|e| Error::io(format!("starting the {name} thread"), e))
+}
+
+fn spawn_background(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>> {
+    let mut threads = vec![spawn("kstone-wal-sync", inner, syncer_loop)?, spawn("kstone-flush", inner, flusher_loop)?];
+    for _ in 0..inner.options.compaction.max_concurrent.max(1) {
+        threads.push(spawn("kstone-compact", inner, crate::compaction::compactor_loop)?);
+    }
+    Ok(threads)
+}
+
+fn syncer_loop(inner: &Inner) {
+    let interval = Duration::from_millis(inner.options.sync_interval_ms.max(1));
+    loop {
+        {
+            let mut bg = inner.bg.lock();
+            if !inner.stopping.load(Ordering::Acquire) {
+                inner.bg_signal.wait_for(&mut bg, interval);
             }
-        })
-        .map_err(|e| Error::io("starting the WAL sync thread", e))
+        }
+        if inner.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        inner.sync_buffered();
+    }
+}
+
+fn flusher_loop(inner: &Inner) {
+    loop {
+        {
+            let mut bg = inner.bg.lock();
+            if inner.stopping.load(Ordering::Acquire) {
+                return;
+            }
+            if inner.mem.read().immutable.is_empty() {
+                inner.bg_signal.wait_for(&mut bg, Duration::from_millis(500));
+            }
+        }
+        if inner.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        if inner.poisoned.lock().is_none() {
+            if let Err(e) = inner.flush_frozen() {
+                inner.poison(&e);
+                inner.bg.lock().error = Some(format!("flush failed: {e}"));
+            }
+        }
+        inner.purge_obsolete();
+    }
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
         // Hold the registry while closing so a concurrent open waits for the lock to be free.
         let mut reg = registry().lock();
-        *self.inner.stop.lock() = true;
-        self.inner.stop_signal.notify_all();
-        if let Some(t) = self.syncer.take() {
-            let _ = t.join();
-        }
+        self.inner.stop_background(std::mem::take(&mut self.threads));
         self.inner.sync_buffered();
         drop(self.inner.lock.lock().take());
         reg.retain(|_, w| w.strong_count() > 0);
         tracing::debug!(dir = %self.inner.dir.display(), "closed database");
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,21 @@
 
 mod batch;
 mod commit;
+mod compaction;
 mod db;
 mod error;
+mod flush;
 mod item;
 mod key;
 mod lock;
 mod manifest;
 mod memtable;
+mod merge;
 mod options;
+mod recovery;
+mod sst;
+mod stats;
+mod tables;
 mod varint;
 mod version;
 mod wal;
@@ -21,7 +28,9 @@ pub use db::Db;
 pub use error::{Error, ErrorCode, Result};
 pub use item::{decode_item, encode_item, Item, Value};
 pub use key::{KeySchema, KeyType};
-pub use options::{Durability, Options};
+pub use options::{CompactionOptions, Durability, Options};
+pub use sst::Compression;
+pub use stats::{CompactionStats, Health, HealthStatus, Stats};
 
 /// The keyspace of the default table.
 pub const DEFAULT_TABLE_KEYSPACE: Keyspace = 1;

@@ -52,8 +52,6 @@
 //! Concurrency: a `Manifest` has one owner (the engine's version lock); `install` takes
 //! `&mut self` and does blocking I/O.
 
-#![allow(dead_code, reason = "used by the engine's flush and compaction, being wired in")]
-
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};

@@ -43,6 +43,15 @@ pub enum Lookup {
     Absent,
 }
 
+/// One version of one key, as iteration yields it. `value` is `None` for a deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemEntry {
+    pub keyspace: Keyspace,
+    pub key: Vec<u8>,
+    pub seq: u64,
+    pub value: Option<Vec<u8>>,
+}
+
 /// Per-entry overhead assumed for memory accounting (skiplist node, key struct, sequence).
 const ENTRY_OVERHEAD_BYTES: usize = 64;
 
@@ -82,6 +91,27 @@ impl Memtable {
             },
             _ => Lookup::Absent,
         }
+    }
+
+    /// Inserts one entry at `seq` (recovery, which may skip entries already in SSTs).
+    pub fn insert(&self, keyspace: Keyspace, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
+        let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD_BYTES;
+        self.map.insert(InternalKey { keyspace, key, seq }, value);
+        self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Every entry in order: keyspace, key ascending, newest version first. For flushing.
+    pub fn entries(&self) -> impl Iterator<Item = MemEntry> + '_ {
+        self.map.iter().map(|e| MemEntry {
+            keyspace: e.key().keyspace,
+            key: e.key().key.clone(),
+            seq: e.key().seq,
+            value: e.value().clone(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     pub fn approximate_bytes(&self) -> usize {

@@ -18,8 +18,6 @@
 //! cloning one to derive the next is cheap. The manifest owns the current one; readers hold
 //! their own clone (or an `Arc<Version>` the engine hands out).
 
-#![allow(dead_code, reason = "used by the engine's flush and compaction, being wired in")]
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 

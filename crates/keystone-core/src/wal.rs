@@ -102,6 +102,10 @@ impl WalWriter {
         Ok(WalWriter { dir: dir.to_path_buf(), number, file: Arc::new(file), size: HEADER_LEN as u64 })
     }
 
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }

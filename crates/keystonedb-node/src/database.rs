@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use crate::error::{closed, to_napi};
 use crate::options::{durability_opt, to_engine, NativeOptions};
+use crate::stats::{self, NativeHealth, NativeStats};
 
 #[napi]
 pub struct NativeDb {
@@ -114,6 +115,25 @@ impl Task for DeleteTask {
     }
 }
 
+/// Flush (`compact` = false) or full compaction (true), off the event loop.
+pub struct MaintenanceTask {
+    db: Db,
+    compact: bool,
+}
+
+impl Task for MaintenanceTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> napi::Result<()> {
+        if self.compact { self.db.compact() } else { self.db.flush() }.map_err(to_napi)
+    }
+
+    fn resolve(&mut self, _env: Env, _: ()) -> napi::Result<()> {
+        Ok(())
+    }
+}
+
 pub struct GetTask {
     db: Db,
     key: Vec<u8>,
@@ -162,6 +182,28 @@ impl NativeDb {
             key: key.to_vec(),
             durability: durability_opt(durability)?,
         }))
+    }
+
+    /// Writes every memtable to SSTs now.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn flush(&self) -> napi::Result<AsyncTask<MaintenanceTask>> {
+        Ok(AsyncTask::new(MaintenanceTask { db: self.handle()?, compact: false }))
+    }
+
+    /// Flushes, then compacts every keyspace into one sorted run.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn compact(&self) -> napi::Result<AsyncTask<MaintenanceTask>> {
+        Ok(AsyncTask::new(MaintenanceTask { db: self.handle()?, compact: true }))
+    }
+
+    #[napi]
+    pub fn stats(&self) -> napi::Result<NativeStats> {
+        Ok(stats::to_js(self.handle()?.stats().map_err(to_napi)?))
+    }
+
+    #[napi]
+    pub fn health(&self) -> napi::Result<NativeHealth> {
+        Ok(stats::health_to_js(self.handle()?.health()))
     }
 
     /// Releases this handle. The engine closes (WAL synced, lock released) once every handle in
