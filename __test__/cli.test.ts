@@ -42,11 +42,32 @@ describe('kstone CLI', () => {
     expect(JSON.parse((await kstone('get', db, 'k')).stdout)).toEqual({ pk: 'k' });
   });
 
+  it('prints stats and health as JSON, and compacts', async () => {
+    const db = join(base, 'ops');
+    await kstone('create', db);
+    for (let i = 0; i < 5; i++) await kstone('put', db, `k${i}`, `{"i":${i}}`);
+    await kstone('delete', db, 'k0');
+    const compact = await kstone('compact', db);
+    expect(compact.code, compact.stderr).toBe(0);
+    expect(compact.stdout).toMatch(/SST files/);
+    const stats = await kstone('stats', db);
+    expect(stats.code).toBe(0);
+    // Compaction totals count since open; this process only opened it.
+    expect(JSON.parse(stats.stdout)).toMatchObject({ totalSstFiles: 1, compaction: { totalCompactions: 0 } });
+    const health = await kstone('health', db);
+    expect(health.code).toBe(0);
+    expect(JSON.parse(health.stdout).status).toMatch(/^(healthy|degraded)$/);
+    expect(JSON.parse((await kstone('get', db, 'k3')).stdout)).toEqual({ pk: 'k3', i: 3 });
+  });
+
   it.each([
     ['create', 'create <path>'],
     ['put', 'put [options] <path> <pk> [json]'],
     ['get', 'get [options] <path> <pk>'],
     ['delete', 'delete [options] <path> <pk>'],
+    ['stats', 'stats [options] <path>'],
+    ['health', 'health [options] <path>'],
+    ['compact', 'compact [options] <path>'],
   ])('has --help for %s', async (command, usage) => {
     const r = await kstone(command, '--help');
     expect(r.code).toBe(0);

@@ -119,3 +119,43 @@ describe('durability', () => {
     await db.close();
   });
 });
+
+describe('I/O failure', () => {
+  it('a failed WAL write poisons the database: typed errors, unhealthy, reopen keeps every acknowledged write', async () => {
+    const path = join(base, 'efbig');
+    const r = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
+      const child = spawn('bash', ['-c', `ulimit -f 256 && exec "${process.execPath}" "${fixture('fsize.cjs')}" "${path}"`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ stdout, stderr, code }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      acked: number[];
+      failure?: { code: string; message: string };
+      after: { code?: string };
+      health: { status: string; errors: string[] };
+      stillReadable: boolean;
+    };
+    expect(out.acked.length).toBeGreaterThan(10);
+    expect(out.failure).toMatchObject({ code: 'Io', message: expect.stringMatching(/wal_\d+\.log/) });
+    expect(out.after.code).toBe('Poisoned');
+    expect(out.health.status).toBe('unhealthy');
+    expect(out.health.errors.join()).toMatch(/refused/);
+    expect(out.stillReadable).toBe(true);
+    const db = await Database.open(path);
+    for (const i of out.acked) expect(db.getSync({ pk: `k${i}` })?.pad).toHaveLength(1000);
+    await db.put({ pk: 'after-reopen' });
+    expect(await db.get({ pk: 'after-reopen' })).toEqual({ pk: 'after-reopen' });
+    await db.close();
+  });
+});

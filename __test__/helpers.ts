@@ -21,9 +21,14 @@ export interface RunResult {
 }
 
 /** Runs `node <args>` to completion (killed after `timeoutMs`). */
-export function runNode(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runNode(
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: opts.cwd ?? root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...opts.env };
+    if (opts.env?.RUST_LOG === undefined) delete env.RUST_LOG;
+    const child = spawn(process.execPath, args, { cwd: opts.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -41,6 +41,19 @@ describe('the keystonedb package', () => {
     expect(r.stdout.trim()).toBe('{"pk":"k","v":1} function');
   });
 
+  it('logs through RUST_LOG and is silent without it', async () => {
+    const script = join(base, 'log.cjs');
+    writeFileSync(
+      script,
+      `const { Database } = require('keystonedb');
+       (async () => { const db = await Database.open(${JSON.stringify(join(base, 'log-db'))}, { create: true }); await db.close(); })();`,
+    );
+    const quiet = await runNode([script], { cwd: base });
+    expect(quiet.stderr).toBe('');
+    const loud = await runNode([script], { cwd: base, env: { RUST_LOG: 'keystone_core=info' } });
+    expect(loud.stderr).toMatch(/opened database/);
+  });
+
   it('names the platform and what it tried when no native binary can be loaded', async () => {
     // A copy of the package without any .node file: what a user gets when the per-platform
     // package for their machine was not installed.

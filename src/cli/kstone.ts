@@ -114,18 +114,54 @@ function program(): Command {
       await withDb(path, (db) => db.delete({ pk }));
     });
 
+  cli
+    .command('stats')
+    .description('print file counts, sizes and compaction totals as JSON')
+    .argument('<path>', 'database directory')
+    .action(async (path: string) => {
+      console.log(JSON.stringify(await withDb(path, async (db) => db.stats()), null, 2));
+    });
+
+  cli
+    .command('health')
+    .description("print the database's health as JSON (exit code 1 if unhealthy)")
+    .argument('<path>', 'database directory')
+    .action(async (path: string) => {
+      const health = await withDb(path, async (db) => db.health());
+      console.log(JSON.stringify(health, null, 2));
+      if (health.status === 'unhealthy') process.exitCode = 1;
+    });
+
+  cli
+    .command('compact')
+    .description('flush and fully compact the database, dropping overwritten and deleted data')
+    .argument('<path>', 'database directory')
+    .action(async (path: string) => {
+      const before = await withDb(path, async (db) => {
+        const b = db.stats();
+        await db.compact();
+        return { before: b, after: db.stats() };
+      });
+      const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+      console.log(
+        `compacted ${path}: ${before.before.totalSstFiles} → ${before.after.totalSstFiles} SST files, ` +
+          `${mib(before.before.totalDiskSizeBytes)} → ${mib(before.after.totalDiskSizeBytes)} on disk`,
+      );
+    });
+
   return cli;
 }
 
 async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv);
-    return 0;
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version exit 0; commander has already printed usage errors.
       return err.exitCode === 0 ? 0 : 2;
     }
+    if (process.exitCode !== undefined && process.exitCode !== 0) return Number(process.exitCode);
     if (err instanceof CliError) {
       process.stderr.write(`kstone: ${err.message}\n`);
       return err.exitCode;

@@ -28,17 +28,29 @@ use crate::commit::CommitQueue;
 use crate::error::{Error, ErrorCode, Result};
 use crate::lock::DirLock;
 use crate::manifest::{Manifest, VersionEdit};
-use crate::memtable::{Lookup, Memtable};
+use crate::memtable::Memtable;
 use crate::options::{Durability, Options};
-use crate::sst::{BlockCache, EntryKind, Found};
+use crate::sst::BlockCache;
 use crate::stats::{CompactionCounters, Health, Stats};
 use crate::tables::TableCache;
-use crate::version::{Version, NUM_LEVELS};
+use crate::version::Version;
 use crate::wal::{self, WalWriter};
 
 struct Pending {
     batch: WriteBatch,
     durability: Durability,
+    checks: Vec<ReadCheck>,
+}
+
+/// A read that a write depends on: the write commits only if the key's newest version (a
+/// deletion included) still has sequence number `seq` (`None`: the key had no version). The
+/// commit leader checks it under the WAL lock, so a read-modify-write is atomic without
+/// holding any lock while it computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadCheck {
+    pub keyspace: Keyspace,
+    pub key: Vec<u8>,
+    pub seq: Option<u64>,
 }
 
 /// A memtable that no longer takes writes, waiting to be flushed.
@@ -79,9 +91,9 @@ pub(crate) struct Inner {
     pub options: Options,
     pub mem: RwLock<MemState>,
     pub version: RwLock<Arc<Version>>,
-    manifest: Mutex<Manifest>,
+    pub manifest: Mutex<Manifest>,
     /// Owned by the commit leader; the syncer only borrows the file handle.
-    wal: Mutex<WalWriter>,
+    pub wal: Mutex<WalWriter>,
     commit: CommitQueue<Pending>,
     /// Next sequence number to assign. Commit leader only.
     next_seq: AtomicU64,
@@ -89,9 +101,9 @@ pub(crate) struct Inner {
     pub visible_seq: AtomicU64,
     pub next_file_number: AtomicU64,
     /// Set when a WAL write, fsync or flush failed; writes are refused until reopen.
-    poisoned: Mutex<Option<String>>,
+    pub poisoned: Mutex<Option<String>>,
     /// Buffered writes not yet fsynced.
-    dirty: AtomicBool,
+    pub dirty: AtomicBool,
     pub bg: Mutex<Background>,
     /// Wakes the flusher and the compactors.
     pub bg_signal: Condvar,
@@ -130,8 +142,10 @@ impl Db {
     /// Creates a new database in `dir`, which must not exist or be empty.
     pub fn create(dir: &Path, options: Options) -> Result<Db> {
         match fs::read_dir(dir) {
-            Ok(mut entries) => {
-                if entries.next().is_some() {
+            Ok(entries) => {
+                // A lone LOCK file is what a crash early in a previous create leaves behind.
+                let mut others = entries.flatten().filter(|e| e.file_name() != crate::lock::LOCK_FILE);
+                if others.next().is_some() {
                     let what = if crate::recovery::holds_database(dir)? { "a database" } else { "files" };
                     return Err(Error::new(
                         ErrorCode::AlreadyExists,
@@ -175,7 +189,7 @@ impl Db {
             return Ok(Db { shared });
         }
         let inner = Arc::new(Inner::open(&canonical, options)?);
-        let threads = match spawn_background(&inner) {
+        let threads = match crate::background::spawn_background(&inner) {
             Ok(t) => t,
             Err(e) => {
                 inner.stop_background(Vec::new());
@@ -203,7 +217,27 @@ impl Db {
         }
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
-        inner.commit.commit(Pending { batch, durability }, |group| inner.commit_group(group))
+        inner.commit.commit(Pending { batch, durability, checks: Vec::new() }, |group| inner.commit_group(group))
+    }
+
+    /// Commits `batch` only if every read in `checks` is still current; otherwise fails with
+    /// `TransactionConflict` and writes nothing (the caller reads again and retries).
+    pub fn write_checked(
+        &self,
+        batch: WriteBatch,
+        checks: Vec<ReadCheck>,
+        durability: Option<Durability>,
+    ) -> Result<u64> {
+        let inner = self.inner();
+        inner.wait_for_room()?;
+        let durability = durability.unwrap_or(inner.options.durability);
+        inner.commit.commit(Pending { batch, durability, checks }, |group| inner.commit_group(group))
+    }
+
+    /// The newest version of `key` (a deletion included) with its sequence number.
+    pub fn newest(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<crate::memtable::Newest>> {
+        let inner = self.inner();
+        inner.newest(keyspace, key, inner.visible_seq.load(Ordering::Acquire))
     }
 
     pub fn put(&self, keyspace: Keyspace, key: Vec<u8>, value: Vec<u8>, durability: Option<Durability>) -> Result<u64> {
@@ -338,7 +372,20 @@ impl Inner {
         }
     }
 
-    /// Runs on the commit leader only: one WAL write, at most one fsync, then the memtable.
+    /// Whether every check of `p` holds, given the keys earlier members of the group write.
+    fn checks_hold(&self, p: &Pending, written: &HashSet<(Keyspace, Vec<u8>)>) -> Result<bool> {
+        for c in &p.checks {
+            if written.contains(&(c.keyspace, c.key.clone())) {
+                return Ok(false);
+            }
+            if self.newest(c.keyspace, &c.key, u64::MAX)?.map(|n| n.seq) != c.seq {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs on the commit leader only: checks, one WAL write, at most one fsync, the memtable.
     fn commit_group(&self, group: Vec<Pending>) -> Vec<Result<u64>> {
         let fail_all = |e: &Error, n: usize| (0..n).map(|_| Err(Error::new(e.code(), e.message()))).collect();
         if let Some(e) = self.poisoned_error() {
@@ -348,13 +395,34 @@ impl Inner {
         let first_seq = self.next_seq.load(Ordering::Relaxed);
         let mut seq = first_seq;
         let mut records = Vec::with_capacity(group.iter().map(|p| p.batch.payload_bytes() + 64).sum());
-        let mut last_seqs = Vec::with_capacity(group.len());
+        let mut results: Vec<Result<u64>> = Vec::with_capacity(group.len());
+        let mut written: HashSet<(Keyspace, Vec<u8>)> = HashSet::new();
         let mut must_sync = false;
+        let tracking = group.iter().any(|q| !q.checks.is_empty());
         for p in &group {
+            if !p.checks.is_empty() {
+                match self.checks_hold(p, &written) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        results.push(Err(Error::new(ErrorCode::TransactionConflict, "the item changed meanwhile")));
+                        continue;
+                    }
+                    Err(e) => {
+                        results.push(Err(e));
+                        continue;
+                    }
+                }
+            }
+            if tracking {
+                written.extend(p.batch.entries().iter().map(|e| (e.keyspace, e.key.clone())));
+            }
             wal::encode_record(&p.batch, seq, &mut records);
             seq += p.batch.len() as u64;
-            last_seqs.push(seq - 1);
+            results.push(Ok(seq - 1));
             must_sync |= p.durability == Durability::Sync;
+        }
+        if seq == first_seq {
+            return results;
         }
         let written = wal.append(&records).and_then(|()| if must_sync { wal.sync() } else { Ok(()) });
         if let Err(e) = written {
@@ -366,9 +434,11 @@ impl Inner {
         }
         let active = Arc::clone(&self.mem.read().active);
         let mut base = first_seq;
-        for p in &group {
-            active.apply(base, &p.batch);
-            base += p.batch.len() as u64;
+        for (p, r) in group.iter().zip(&results) {
+            if r.is_ok() {
+                active.apply(base, &p.batch);
+                base += p.batch.len() as u64;
+            }
         }
         self.next_seq.store(seq, Ordering::Relaxed);
         self.visible_seq.store(seq - 1, Ordering::Release);
@@ -388,7 +458,7 @@ impl Inner {
                 self.wake_background();
             }
         }
-        last_seqs.into_iter().map(Ok).collect()
+        results
     }
 
     /// Freezes the active memtable for flushing, if it holds anything. Holding the WAL lock
@@ -414,49 +484,6 @@ impl Inner {
     pub(crate) fn wake_background(&self) {
         drop(self.bg.lock());
         self.bg_signal.notify_all();
-    }
-
-    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let snapshot = self.visible_seq.load(Ordering::Acquire);
-        {
-            let m = self.mem.read();
-            for mem in std::iter::once(&m.active).chain(m.immutable.iter().rev().map(|f| &f.mem)) {
-                match mem.get(keyspace, key, snapshot) {
-                    Lookup::Found(v) => return Ok(Some(v)),
-                    Lookup::Deleted => return Ok(None),
-                    Lookup::Absent => {}
-                }
-            }
-        }
-        // After the memtables: a flush installs its SSTs before it drops the memtable.
-        let version = Arc::clone(&self.version.read());
-        let visible = |f: Found| if f.kind == EntryKind::Put { Some(f.value) } else { None };
-        // L0 files may overlap (and after a restore from a file copy, in any order of age):
-        // the newest version across all of them wins.
-        let mut best: Option<Found> = None;
-        for f in version.files(keyspace, 0) {
-            if key < f.smallest_key.as_slice() || key > f.largest_key.as_slice() {
-                continue;
-            }
-            if let Some(found) = self.tables.get(f.file_number)?.get(key, snapshot)? {
-                if best.as_ref().is_none_or(|b| found.seq > b.seq) {
-                    best = Some(found);
-                }
-            }
-        }
-        if let Some(found) = best {
-            return Ok(visible(found));
-        }
-        for level in 1..NUM_LEVELS {
-            let files = version.files(keyspace, level);
-            let i = files.partition_point(|f| f.largest_key.as_slice() < key);
-            if let Some(f) = files.get(i).filter(|f| f.smallest_key.as_slice() <= key) {
-                if let Some(found) = self.tables.get(f.file_number)?.get(key, snapshot)? {
-                    return Ok(visible(found));
-                }
-            }
-        }
-        Ok(None)
     }
 
     /// Makes `edit` the durable state and the version readers see. `obsolete` files are
@@ -496,7 +523,7 @@ impl Inner {
     }
 
     /// Fsyncs buffered writes. Called by the syncer and at close.
-    fn sync_buffered(&self) {
+    pub(crate) fn sync_buffered(&self) {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return;
         }
@@ -504,140 +531,6 @@ impl Inner {
         if let Err(e) = file.sync_data() {
             self.poison(&Error::io(format!("fsync of {}", wal::segment_name(number)), e));
         }
-    }
-
-    fn stats(&self) -> Result<Stats> {
-        let version = Arc::clone(&self.version.read());
-        let memtable_size_bytes = {
-            let m = self.mem.read();
-            m.active.approximate_bytes() + m.immutable.iter().map(|f| f.mem.approximate_bytes()).sum::<usize>()
-        };
-        let mut wal_size_bytes = 0;
-        let mut total_disk_size_bytes = 0;
-        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            total_disk_size_bytes += meta.len();
-            if entry.file_name().to_str().and_then(wal::parse_segment_name).is_some() {
-                wal_size_bytes += meta.len();
-            }
-        }
-        let (block_cache_hits, block_cache_misses) = self.tables.block_cache_counts();
-        Ok(Stats {
-            block_cache_hits,
-            block_cache_misses,
-            total_sst_files: version.total_files() as u64,
-            sst_files_per_level: version.files_per_level().into_iter().map(|n| n as u64).collect(),
-            wal_size_bytes,
-            memtable_size_bytes: memtable_size_bytes as u64,
-            total_disk_size_bytes,
-            total_flush_bytes: self.flush_bytes.load(Ordering::Relaxed),
-            compaction: self.counters.snapshot(),
-        })
-    }
-
-    fn health(&self) -> Health {
-        let mut warnings = Vec::new();
-        let mut errors = Vec::new();
-        if let Some(why) = self.poisoned.lock().clone() {
-            errors.push(format!("writes are refused until the database is reopened: {why}"));
-        }
-        if let Some(why) = self.bg.lock().error.clone() {
-            errors.push(format!("background work failed: {why}"));
-        }
-        let version = Arc::clone(&self.version.read());
-        for ks in version.keyspaces() {
-            let l0 = version.files(ks, 0).len();
-            if l0 >= self.options.l0_stop_trigger / 2 {
-                warnings.push(format!(
-                    "keyspace {ks} has {l0} L0 files (writes stall at {}): compaction is falling behind",
-                    self.options.l0_stop_trigger
-                ));
-            }
-        }
-        let frozen = self.mem.read().immutable.len();
-        if frozen > 1 {
-            warnings.push(format!("{frozen} memtables are waiting to be flushed"));
-        }
-        match fs4::statvfs(&self.dir) {
-            Ok(fs) if fs.total_space() > 0 => {
-                let free = fs.available_space() as f64 / fs.total_space() as f64;
-                if free < 0.10 {
-                    warnings.push(format!("the disk is {:.0}% full", (1.0 - free) * 100.0));
-                }
-            }
-            Ok(_) => {}
-            Err(e) => warnings.push(format!("cannot read free disk space: {e}")),
-        }
-        Health::from_findings(warnings, errors)
-    }
-
-    fn stop_background(&self, threads: Vec<JoinHandle<()>>) {
-        self.stopping.store(true, Ordering::Release);
-        {
-            let _bg = self.bg.lock();
-            self.bg_signal.notify_all();
-            self.progress.notify_all();
-        }
-        for t in threads {
-            let _ = t.join();
-        }
-    }
-}
-
-fn spawn(name: &str, inner: &Arc<Inner>, body: fn(&Inner)) -> Result<JoinHandle<()>> {
-    let inner = Arc::clone(inner);
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || body(&inner))
-        .map_err(|e| Error::io(format!("starting the {name} thread"), e))
-}
-
-fn spawn_background(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>> {
-    let mut threads = vec![spawn("kstone-wal-sync", inner, syncer_loop)?, spawn("kstone-flush", inner, flusher_loop)?];
-    for _ in 0..inner.options.compaction.max_concurrent.max(1) {
-        threads.push(spawn("kstone-compact", inner, crate::compaction::compactor_loop)?);
-    }
-    Ok(threads)
-}
-
-fn syncer_loop(inner: &Inner) {
-    let interval = Duration::from_millis(inner.options.sync_interval_ms.max(1));
-    loop {
-        {
-            let mut bg = inner.bg.lock();
-            if !inner.stopping.load(Ordering::Acquire) {
-                inner.bg_signal.wait_for(&mut bg, interval);
-            }
-        }
-        if inner.stopping.load(Ordering::Acquire) {
-            return;
-        }
-        inner.sync_buffered();
-    }
-}
-
-fn flusher_loop(inner: &Inner) {
-    loop {
-        {
-            let mut bg = inner.bg.lock();
-            if inner.stopping.load(Ordering::Acquire) {
-                return;
-            }
-            if inner.mem.read().immutable.is_empty() {
-                inner.bg_signal.wait_for(&mut bg, Duration::from_millis(500));
-            }
-        }
-        if inner.stopping.load(Ordering::Acquire) {
-            return;
-        }
-        if inner.poisoned.lock().is_none() {
-            if let Err(e) = inner.flush_frozen() {
-                inner.poison(&e);
-                inner.bg.lock().error = Some(format!("flush failed: {e}"));
-            }
-        }
-        inner.purge_obsolete();
     }
 }
 
@@ -736,6 +629,64 @@ mod tests {
                 assert_eq!(db.get(KS, format!("{t}/{i}").as_bytes()).unwrap(), Some(vec![t as u8]));
             }
         }
+    }
+
+    #[test]
+    fn checked_writes_make_read_modify_write_atomic_under_contention() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("db"), opts(Durability::Sync)).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let mut conflicts = 0;
+                    for _ in 0..100 {
+                        loop {
+                            let current = db.newest(KS, b"counter").unwrap();
+                            let n = current
+                                .as_ref()
+                                .and_then(|c| c.value.as_ref())
+                                .map_or(0, |v| v[0] as u32 * 256 + v[1] as u32);
+                            let mut b = WriteBatch::new();
+                            b.put(KS, b"counter".to_vec(), vec![((n + 1) / 256) as u8, ((n + 1) % 256) as u8]);
+                            let check =
+                                ReadCheck { keyspace: KS, key: b"counter".to_vec(), seq: current.map(|c| c.seq) };
+                            match db.write_checked(b, vec![check], None) {
+                                Ok(_) => break,
+                                Err(e) if e.code() == ErrorCode::TransactionConflict => conflicts += 1,
+                                Err(e) => panic!("{e}"),
+                            }
+                        }
+                    }
+                    conflicts
+                })
+            })
+            .collect();
+        let conflicts: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let v = db.get(KS, b"counter").unwrap().unwrap();
+        assert_eq!(v[0] as u32 * 256 + v[1] as u32, 800, "every increment applied exactly once");
+        assert!(conflicts > 0, "8 threads on one key should have collided at least once");
+    }
+
+    #[test]
+    fn a_segment_cut_short_while_being_created_does_not_block_later_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let db = Db::create(&path, Options::default()).unwrap();
+        db.put(KS, b"a".to_vec(), b"1".to_vec(), None).unwrap();
+        drop(db);
+        // A crash right after the next segment was created, before its header was written.
+        let newest = wal::list_segments(&path).unwrap().last().copied().unwrap();
+        for partial in [0usize, 3] {
+            fs::write(path.join(wal::segment_name(newest + 1)), &b"KSTWAL\x01\x00"[..partial]).unwrap();
+            for _ in 0..3 {
+                let db = Db::open(&path, Options::default(), false).unwrap();
+                assert_eq!(db.get(KS, b"a").unwrap(), Some(b"1".to_vec()));
+                db.put(KS, b"b".to_vec(), b"2".to_vec(), None).unwrap();
+            }
+        }
+        let db = Db::open(&path, Options::default(), false).unwrap();
+        assert_eq!(db.get(KS, b"b").unwrap(), Some(b"2".to_vec()));
     }
 
     #[test]

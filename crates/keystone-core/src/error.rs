@@ -25,6 +25,13 @@ pub enum ErrorCode {
     Io,
     /// An earlier fsync failed; writes are refused until the database is reopened.
     Poisoned,
+    /// The table does not exist.
+    ResourceNotFound,
+    /// The table already exists.
+    ResourceInUse,
+    /// An item changed between the read and the write of a read-modify-write, too often to
+    /// retry (DynamoDB's TransactionConflict).
+    TransactionConflict,
 }
 
 impl ErrorCode {
@@ -40,6 +47,9 @@ impl ErrorCode {
             ErrorCode::Corruption => "Corruption",
             ErrorCode::Io => "Io",
             ErrorCode::Poisoned => "Poisoned",
+            ErrorCode::ResourceNotFound => "ResourceNotFound",
+            ErrorCode::ResourceInUse => "ResourceInUse",
+            ErrorCode::TransactionConflict => "TransactionConflict",
         }
     }
 }

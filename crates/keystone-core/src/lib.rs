@@ -2,6 +2,7 @@
 //!
 //! The public surface is this list; everything else is private to the crate.
 
+mod background;
 mod batch;
 mod commit;
 mod compaction;
@@ -15,6 +16,8 @@ mod manifest;
 mod memtable;
 mod merge;
 mod options;
+mod range;
+mod read;
 mod recovery;
 mod sst;
 mod stats;

@@ -32,15 +32,11 @@ impl PartialOrd for InternalKey {
     }
 }
 
-/// What a lookup found.
+/// The newest visible version of a key: its sequence number and value (`None`: a deletion).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    /// The newest visible version is a value.
-    Found(Vec<u8>),
-    /// The newest visible version is a deletion.
-    Deleted,
-    /// The memtable holds no visible version.
-    Absent,
+pub struct Newest {
+    pub seq: u64,
+    pub value: Option<Vec<u8>>,
 }
 
 /// One version of one key, as iteration yields it. `value` is `None` for a deletion.
@@ -82,14 +78,13 @@ impl Memtable {
     }
 
     /// The newest version of `key` with a sequence number ≤ `snapshot`.
-    pub fn get(&self, keyspace: Keyspace, key: &[u8], snapshot: u64) -> Lookup {
+    pub fn get(&self, keyspace: Keyspace, key: &[u8], snapshot: u64) -> Option<Newest> {
         let probe = InternalKey { keyspace, key: key.to_vec(), seq: snapshot };
         match self.map.lower_bound(std::ops::Bound::Included(&probe)) {
-            Some(entry) if entry.key().keyspace == keyspace && entry.key().key == key => match entry.value() {
-                Some(v) => Lookup::Found(v.clone()),
-                None => Lookup::Deleted,
-            },
-            _ => Lookup::Absent,
+            Some(entry) if entry.key().keyspace == keyspace && entry.key().key == key => {
+                Some(Newest { seq: entry.key().seq, value: entry.value().clone() })
+            }
+            _ => None,
         }
     }
 
@@ -108,6 +103,20 @@ impl Memtable {
             seq: e.key().seq,
             value: e.value().clone(),
         })
+    }
+
+    /// Up to `max` entries of `keyspace` at or after `(start, seq)` in internal-key order
+    /// (key ascending, newest version first). Range reads page through a memtable with this, so
+    /// they hold no borrow of it between pages.
+    #[allow(dead_code, reason = "Query and Scan are being wired in")]
+    pub fn chunk(&self, keyspace: Keyspace, start: &[u8], seq: u64, max: usize) -> Vec<MemEntry> {
+        let from = InternalKey { keyspace, key: start.to_vec(), seq };
+        self.map
+            .range(from..)
+            .take_while(|e| e.key().keyspace == keyspace)
+            .take(max)
+            .map(|e| MemEntry { keyspace, key: e.key().key.clone(), seq: e.key().seq, value: e.value().clone() })
+            .collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -135,11 +144,12 @@ mod tests {
         let mut b = WriteBatch::new();
         b.delete(1, b"k".to_vec());
         m.apply(3, &b);
-        assert_eq!(m.get(1, b"k", 0), Lookup::Absent);
-        assert_eq!(m.get(1, b"k", 1), Lookup::Found(b"v1".to_vec()));
-        assert_eq!(m.get(1, b"k", 2), Lookup::Found(b"v2".to_vec()));
-        assert_eq!(m.get(1, b"k", 3), Lookup::Deleted);
-        assert_eq!(m.get(1, b"k", u64::MAX), Lookup::Deleted);
+        let value = |snapshot| m.get(1, b"k", snapshot).map(|n| n.value);
+        assert_eq!(value(0), None);
+        assert_eq!(value(1), Some(Some(b"v1".to_vec())));
+        assert_eq!(value(2), Some(Some(b"v2".to_vec())));
+        assert_eq!(value(3), Some(None));
+        assert_eq!(m.get(1, b"k", u64::MAX), Some(Newest { seq: 3, value: None }));
     }
 
     #[test]
@@ -149,9 +159,9 @@ mod tests {
         b.put(1, b"ab".to_vec(), b"x".to_vec());
         b.put(2, b"a".to_vec(), b"y".to_vec());
         m.apply(1, &b);
-        assert_eq!(m.get(1, b"a", u64::MAX), Lookup::Absent);
-        assert_eq!(m.get(2, b"ab", u64::MAX), Lookup::Absent);
-        assert_eq!(m.get(2, b"a", u64::MAX), Lookup::Found(b"y".to_vec()));
+        assert_eq!(m.get(1, b"a", u64::MAX), None);
+        assert_eq!(m.get(2, b"ab", u64::MAX), None);
+        assert_eq!(m.get(2, b"a", u64::MAX).and_then(|n| n.value), Some(b"y".to_vec()));
         assert!(m.approximate_bytes() > 0);
     }
 }

@@ -116,6 +116,13 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
             continue;
         }
         let replay = wal::read_segment(&path)?;
+        if replay.headerless {
+            // Records are appended only after the header is fsynced, so this file never held
+            // a write. Left in place it would sit between segments that do.
+            tracing::warn!(segment = %path.display(), "removing a WAL segment whose creation a crash cut short");
+            fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+            continue;
+        }
         for (base_seq, batch) in replay.batches {
             replayed += 1;
             for (i, e) in batch.entries.into_iter().enumerate() {

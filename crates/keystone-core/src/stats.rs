@@ -1,6 +1,12 @@
 //! What `stats()` and `health()` report: the seed's monitoring API, adapted.
 
+use std::fs;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::db::Inner;
+use crate::error::{Error, Result};
+use crate::wal;
 
 /// Running totals of compaction work since the database was opened.
 #[derive(Default)]
@@ -98,5 +104,73 @@ impl Health {
             HealthStatus::Healthy
         };
         Health { status, warnings, errors }
+    }
+}
+
+impl Inner {
+    pub(crate) fn stats(&self) -> Result<Stats> {
+        let version = Arc::clone(&self.version.read());
+        let memtable_size_bytes = {
+            let m = self.mem.read();
+            m.active.approximate_bytes() + m.immutable.iter().map(|f| f.mem.approximate_bytes()).sum::<usize>()
+        };
+        let mut wal_size_bytes = 0;
+        let mut total_disk_size_bytes = 0;
+        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            total_disk_size_bytes += meta.len();
+            if entry.file_name().to_str().and_then(wal::parse_segment_name).is_some() {
+                wal_size_bytes += meta.len();
+            }
+        }
+        let (block_cache_hits, block_cache_misses) = self.tables.block_cache_counts();
+        Ok(Stats {
+            block_cache_hits,
+            block_cache_misses,
+            total_sst_files: version.total_files() as u64,
+            sst_files_per_level: version.files_per_level().into_iter().map(|n| n as u64).collect(),
+            wal_size_bytes,
+            memtable_size_bytes: memtable_size_bytes as u64,
+            total_disk_size_bytes,
+            total_flush_bytes: self.flush_bytes.load(Ordering::Relaxed),
+            compaction: self.counters.snapshot(),
+        })
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        let mut warnings = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(why) = self.poisoned.lock().clone() {
+            errors.push(format!("writes are refused until the database is reopened: {why}"));
+        }
+        if let Some(why) = self.bg.lock().error.clone() {
+            errors.push(format!("background work failed: {why}"));
+        }
+        let version = Arc::clone(&self.version.read());
+        for ks in version.keyspaces() {
+            let l0 = version.files(ks, 0).len();
+            if l0 >= self.options.l0_stop_trigger / 2 {
+                warnings.push(format!(
+                    "keyspace {ks} has {l0} L0 files (writes stall at {}): compaction is falling behind",
+                    self.options.l0_stop_trigger
+                ));
+            }
+        }
+        let frozen = self.mem.read().immutable.len();
+        if frozen > 1 {
+            warnings.push(format!("{frozen} memtables are waiting to be flushed"));
+        }
+        match fs4::statvfs(&self.dir) {
+            Ok(fs) if fs.total_space() > 0 => {
+                let free = fs.available_space() as f64 / fs.total_space() as f64;
+                if free < 0.10 {
+                    warnings.push(format!("the disk is {:.0}% full", (1.0 - free) * 100.0));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => warnings.push(format!("cannot read free disk space: {e}")),
+        }
+        Health::from_findings(warnings, errors)
     }
 }

@@ -147,6 +147,9 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 
 /// What recovery found in one segment.
 pub struct SegmentReplay {
+    /// The file is shorter than its header: a crash hit between creating it and the header's
+    /// fsync, before any record could be written. It holds nothing.
+    pub headerless: bool,
     pub batches: Vec<(u64, WriteBatch)>,
     /// Where the valid records end; `None` if the whole file is valid.
     pub torn_at: Option<u64>,
@@ -160,8 +163,7 @@ pub fn read_segment(path: &Path) -> Result<SegmentReplay> {
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     let name = path.display();
     if buf.len() < HEADER_LEN {
-        // A crash between create and the header's fsync: an empty segment.
-        return Ok(SegmentReplay { batches: Vec::new(), torn_at: Some(0) });
+        return Ok(SegmentReplay { headerless: true, batches: Vec::new(), torn_at: Some(0) });
     }
     if buf.get(..6) != Some(WAL_MAGIC.as_slice()) {
         return Err(Error::corruption(format!("{name} is not a keystonedb WAL segment (bad magic)")));
@@ -176,7 +178,7 @@ pub fn read_segment(path: &Path) -> Result<SegmentReplay> {
     let mut batches = Vec::new();
     while pos < buf.len() {
         let Some(record) = check_record(&buf, pos) else {
-            return Ok(SegmentReplay { batches, torn_at: Some(pos as u64) });
+            return Ok(SegmentReplay { headerless: false, batches, torn_at: Some(pos as u64) });
         };
         let (payload, next) = record;
         let (seq, batch) = WriteBatch::decode(payload)
@@ -184,7 +186,7 @@ pub fn read_segment(path: &Path) -> Result<SegmentReplay> {
         batches.push((seq, batch));
         pos = next;
     }
-    Ok(SegmentReplay { batches, torn_at: None })
+    Ok(SegmentReplay { headerless: false, batches, torn_at: None })
 }
 
 /// The payload of the record at `pos` and where the next starts, if the record is whole and

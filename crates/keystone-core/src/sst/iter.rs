@@ -43,7 +43,6 @@ impl SstIter {
 
     /// Positions the iterator so the next entry is the newest version of the first user key
     /// >= `key`. On error the iterator is exhausted.
-    #[cfg_attr(not(test), expect(dead_code, reason = "range reads (Query, Scan) start with a seek"))]
     pub fn seek(&mut self, key: &[u8]) -> Result<()> {
         self.position(Some(key)).inspect_err(|_| self.state = State::Done)
     }
