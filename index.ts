@@ -3,9 +3,7 @@
  *
  * This file is the public surface: what it exports is the API, and nothing else is.
  */
-
 export type { AttributeValue, Item } from './src/codec';
-export type { DefaultKey } from './src/database';
 export { Database } from './src/database';
 export type { KeystoneErrorCode } from './src/errors';
 export {
@@ -18,8 +16,12 @@ export {
   LockedError,
   NotFoundError,
   PoisonedError,
+  ResourceInUseError,
+  ResourceNotFoundError,
+  TransactionConflictError,
   ValidationError,
 } from './src/errors';
+export { NumberValue } from './src/number';
 export type {
   CompactionOptions,
   DatabaseOptions,
@@ -27,5 +29,26 @@ export type {
   Health,
   OpenOptions,
   Stats,
-  WriteOptions,
 } from './src/options';
+export type {
+  BatchGetParams,
+  BatchGetResult,
+  BatchWriteParams,
+  BatchWriteResult,
+  DeleteOptions,
+  ExpressionAttributes,
+  GetOptions,
+  Page,
+  PutOptions,
+  QueryParams,
+  ReturnValues,
+  ScanParams,
+  TableDescription,
+  UpdateOptions,
+  WriteOptions,
+  WriteRequest,
+  WriteResult,
+} from './src/params';
+export type { DefaultKey, KeyOf, KeyType, KeyValue } from './src/schema';
+export { TableSchema } from './src/schema';
+export { Table } from './src/table';

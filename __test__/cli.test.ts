@@ -52,8 +52,11 @@ describe('kstone CLI', () => {
     expect(compact.stdout).toMatch(/SST files/);
     const stats = await kstone('stats', db);
     expect(stats.code).toBe(0);
-    // Compaction totals count since open; this process only opened it.
-    expect(JSON.parse(stats.stdout)).toMatchObject({ totalSstFiles: 1, compaction: { totalCompactions: 0 } });
+    // One SST for the default table, one for the catalog; compaction totals count since open.
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      sstFilesPerLevel: [0, 2, 0, 0, 0, 0, 0],
+      compaction: { totalCompactions: 0 },
+    });
     const health = await kstone('health', db);
     expect(health.code).toBe(0);
     expect(JSON.parse(health.stdout).status).toMatch(/^(healthy|degraded)$/);

@@ -2,7 +2,7 @@
 // Builds the package from source: the Rust addon (release unless --debug) through napi-rs,
 // then the TypeScript API into dist/. Run by `npm ci` (the `prepare` script) and `npm test`.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,6 +48,9 @@ const napiArgs = [
 if (!debug) napiArgs.push('--release');
 run(bin('napi'), napiArgs, `napi build (${debug ? 'debug' : 'release'})`);
 run(bin('tsc'), ['-p', 'tsconfig.json'], 'the TypeScript compiler');
+
+// dist/src/native.d.ts refers to the loader's declarations one level up, as src/ does.
+copyFileSync(join(root, 'binding.d.ts'), join(root, 'dist', 'binding.d.ts'));
 
 // The CLI must be executable for the `kstone` bin of an installed package.
 chmodSync(join(root, 'dist', 'src', 'cli', 'kstone.js'), 0o755);

@@ -6,6 +6,7 @@
  * JavaScript values map to DynamoDB types as the AWS DocumentClient maps them.
  */
 import { ValidationError } from './errors';
+import { NumberValue, numberFromText } from './number';
 
 /** A value DynamoDB can store, as plain JavaScript. */
 export type AttributeValue =
@@ -15,11 +16,13 @@ export type AttributeValue =
   | boolean
   | null
   | Uint8Array
+  | NumberValue
   | AttributeValue[]
   | { [name: string]: AttributeValue }
   | Set<string>
   | Set<number>
   | Set<bigint>
+  | Set<NumberValue>
   | Set<Uint8Array>;
 
 /** An item: attribute names to values, key attributes included. */
@@ -117,14 +120,13 @@ function encodeSet(w: Writer, set: Set<unknown>, path: string): void {
       if (typeof m !== 'string') throw new ValidationError(`${path}: a string set holds a ${typeof m}`);
       w.string(m);
     }
-  } else if (typeof first === 'number' || typeof first === 'bigint') {
+  } else if (typeof first === 'number' || typeof first === 'bigint' || first instanceof NumberValue) {
     w.byte(T_NS);
     w.varint(set.size);
     for (const m of set) {
-      if (typeof m !== 'number' && typeof m !== 'bigint') {
-        throw new ValidationError(`${path}: a number set holds a ${typeof m}`);
-      }
-      w.string(numberText(m, path));
+      if (m instanceof NumberValue) w.string(m.value);
+      else if (typeof m === 'number' || typeof m === 'bigint') w.string(numberText(m, path));
+      else throw new ValidationError(`${path}: a number set holds a ${typeof m}`);
     }
   } else if (first instanceof Uint8Array) {
     w.byte(T_BS);
@@ -168,6 +170,9 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
       } else if (v instanceof Uint8Array) {
         w.byte(T_B);
         w.bytes(v);
+      } else if (v instanceof NumberValue) {
+        w.byte(T_N);
+        w.string(v.value);
       } else if (Array.isArray(v)) {
         w.byte(T_L);
         w.varint(v.length);
@@ -199,7 +204,11 @@ export function encodeItem(item: unknown): Buffer {
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(
+    readonly buf: Buffer,
+    /** Return every number as a `NumberValue`, not only those a double cannot hold. */
+    readonly wrapNumbers: boolean,
+  ) {}
 
   byte(): number {
     const b = this.buf[this.pos++];
@@ -252,7 +261,7 @@ function decodeValue(r: Reader): AttributeValue {
     case T_S:
       return r.string();
     case T_N:
-      return Number(r.string());
+      return numberFromText(r.string(), r.wrapNumbers);
     case T_B:
       return r.bytes();
     case T_FALSE:
@@ -279,9 +288,9 @@ function decodeValue(r: Reader): AttributeValue {
         return s;
       }
       if (tag === T_NS) {
-        const s = new Set<number>();
-        for (let i = 0; i < n; i++) s.add(Number(r.string()));
-        return s;
+        const s = new Set<number | NumberValue>();
+        for (let i = 0; i < n; i++) s.add(numberFromText(r.string(), r.wrapNumbers));
+        return s as Set<number> | Set<NumberValue>;
       }
       const s = new Set<string>();
       for (let i = 0; i < n; i++) s.add(r.string());
@@ -293,9 +302,23 @@ function decodeValue(r: Reader): AttributeValue {
 }
 
 /** Decodes an item the native side returned. */
-export function decodeItem(buf: Buffer): Item {
-  const r = new Reader(buf);
+export function decodeItem(buf: Buffer, wrapNumbers = false): Item {
+  const r = new Reader(buf, wrapNumbers);
   const version = r.byte();
   if (version !== ITEM_FORMAT_VERSION) throw new ValidationError(`item encoding version ${version} is not supported`);
   return decodeMap(r);
+}
+
+/** Decodes a page of items: each is `varint length | item`, back to back. */
+export function decodeItems(buf: Buffer, wrapNumbers = false): Item[] {
+  const r = new Reader(buf, wrapNumbers);
+  const items: Item[] = [];
+  while (r.pos < buf.length) {
+    const end = r.varint() + r.pos;
+    const version = r.byte();
+    if (version !== ITEM_FORMAT_VERSION) throw new ValidationError(`item encoding version ${version} is not supported`);
+    items.push(decodeMap(r));
+    if (r.pos !== end) throw new ValidationError('a page of items is malformed');
+  }
+  return items;
 }

@@ -1,16 +1,37 @@
 /**
- * `Database`: one keystonedb database directory, opened from JavaScript. At this stage it holds
- * the default table, whose key is the string attribute `pk`.
+ * `Database`: one keystonedb database directory, opened from JavaScript. A database holds
+ * tables; the methods on `Database` itself act on its default table, whose key is the string
+ * attribute `pk` unless `Database.create(path, { schema })` says otherwise.
  */
 import { decodeItem, encodeItem, type Item } from './codec';
-import { ClosedError, fromNative, ValidationError } from './errors';
-import { type NativeDb, native } from './native';
-import type { DatabaseOptions, Health, OpenOptions, Stats, WriteOptions } from './options';
+import { describe } from './describe';
+import { ValidationError } from './errors';
+import type { DatabaseOptions, Health, OpenOptions, Stats } from './options';
+import type {
+  BatchGetParams,
+  BatchGetResult,
+  BatchWriteParams,
+  BatchWriteResult,
+  DeleteOptions,
+  GetOptions,
+  Page,
+  PutOptions,
+  QueryParams,
+  ScanParams,
+  TableDescription,
+  UpdateOptions,
+  WriteOptions,
+  WriteResult,
+} from './params';
+import type { DEFAULT_SCHEMA, KeyOf, TableSchema } from './schema';
+import { Session } from './session';
+import { Table } from './table';
 
-/** The key of an item in the default table. */
-export interface DefaultKey {
-  pk: string;
-}
+type AnyKey = Record<string, unknown>;
+const DEFAULT_TABLE = 'default';
+/** DynamoDB's limits on one BatchGetItem and one BatchWriteItem. */
+const MAX_BATCH_GET_KEYS = 100;
+const MAX_BATCH_WRITE_REQUESTS = 25;
 
 const ENGINE_OPTIONS = new Set([
   'durability',
@@ -37,10 +58,10 @@ function checkKeys(o: object, known: Set<string>, where: string): void {
 }
 
 /** The engine's options, with misspelt names caught here rather than silently ignored. */
-function nativeOptions(o: OpenOptions | undefined): DatabaseOptions | undefined {
+function nativeOptions(o: (OpenOptions & { schema?: unknown }) | undefined): DatabaseOptions | undefined {
   if (o === undefined) return undefined;
   if (typeof o !== 'object' || o === null) throw new ValidationError('options must be an object');
-  const { create: _create, ...engine } = o;
+  const { create: _create, schema: _schema, ...engine } = o;
   checkKeys(engine, ENGINE_OPTIONS, '');
   if (engine.compaction !== undefined) {
     if (typeof engine.compaction !== 'object' || engine.compaction === null) {
@@ -51,6 +72,17 @@ function nativeOptions(o: OpenOptions | undefined): DatabaseOptions | undefined 
   return engine;
 }
 
+function nativeSchema(schema: TableSchema | undefined) {
+  if (schema === undefined) return undefined;
+  if (typeof schema !== 'object' || schema === null || typeof schema.partitionKey !== 'object') {
+    throw new ValidationError('a schema must come from TableSchema.builder()...build()');
+  }
+  return {
+    partitionKey: { name: schema.partitionKey.name, type: schema.partitionKey.type },
+    sortKey: schema.sortKey === undefined ? undefined : { name: schema.sortKey.name, type: schema.sortKey.type },
+  };
+}
+
 function checkPath(path: unknown): string {
   if (typeof path !== 'string' || path.length === 0) {
     throw new ValidationError('the database path must be a non-empty string');
@@ -58,104 +90,184 @@ function checkPath(path: unknown): string {
   return path;
 }
 
-async function call<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
+type DefaultSchema = typeof DEFAULT_SCHEMA;
 
-function callSync<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
-export class Database {
-  #native: NativeDb | undefined;
+export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
+  readonly #session: Session;
+  readonly #default: Table<K>;
   readonly path: string;
 
-  private constructor(path: string, handle: NativeDb) {
+  private constructor(path: string, session: Session) {
     this.path = path;
-    this.#native = handle;
+    this.#session = session;
+    this.#default = new Table<K>(session, DEFAULT_TABLE);
+  }
+
+  static async #open<S extends TableSchema>(
+    path: string,
+    mode: 'create' | 'open' | 'openOrCreate',
+    options: (OpenOptions & { schema?: S }) | undefined,
+  ): Promise<Database<KeyOf<S>>> {
+    const p = checkPath(path);
+    const engine = nativeOptions(options);
+    const schema = nativeSchema(options?.schema);
+    const session = await Session.open((n) => n.openDatabase(p, mode, engine, schema));
+    return new Database<KeyOf<S>>(p, session);
   }
 
   /** Creates a database in `path`, which must not exist or be an empty directory. */
-  static async create(path: string, options?: DatabaseOptions): Promise<Database> {
-    const p = checkPath(path);
-    return call(async () => new Database(p, await native.openDatabase(p, 'create', nativeOptions(options))));
+  static create<S extends TableSchema = DefaultSchema>(
+    path: string,
+    options?: DatabaseOptions & { schema?: S },
+  ): Promise<Database<KeyOf<S>>> {
+    return Database.#open(path, 'create', options);
   }
 
   /** Opens the database in `path`; with `{ create: true }`, creates it if there is none. */
-  static async open(path: string, options?: OpenOptions): Promise<Database> {
-    const p = checkPath(path);
-    const mode = options?.create === true ? 'openOrCreate' : 'open';
-    return call(async () => new Database(p, await native.openDatabase(p, mode, nativeOptions(options))));
+  static open<S extends TableSchema = DefaultSchema>(
+    path: string,
+    options?: OpenOptions & { schema?: S },
+  ): Promise<Database<KeyOf<S>>> {
+    return Database.#open(path, options?.create === true ? 'openOrCreate' : 'open', options);
   }
 
-  #handle(): NativeDb {
-    if (this.#native === undefined) throw new ClosedError();
-    return this.#native;
+  // The default table.
+
+  put(item: Item & K, options?: PutOptions): Promise<WriteResult> {
+    return this.#default.put(item, options);
+  }
+  get(key: K, options?: GetOptions): Promise<Item | undefined> {
+    return this.#default.get(key, options);
+  }
+  getSync(key: K, options?: GetOptions): Item | undefined {
+    return this.#default.getSync(key, options);
+  }
+  delete(key: K, options?: DeleteOptions): Promise<WriteResult> {
+    return this.#default.delete(key, options);
+  }
+  update(key: K, options: UpdateOptions): Promise<WriteResult> {
+    return this.#default.update(key, options);
+  }
+  query(params: QueryParams): Promise<Page> {
+    return this.#default.query(params);
+  }
+  querySync(params: QueryParams): Page {
+    return this.#default.querySync(params);
+  }
+  queryIterator(params: QueryParams): AsyncGenerator<Item, void, undefined> {
+    return this.#default.queryIterator(params);
+  }
+  scan(params?: ScanParams): Promise<Page> {
+    return this.#default.scan(params);
+  }
+  scanIterator(params?: ScanParams): AsyncGenerator<Item, void, undefined> {
+    return this.#default.scanIterator(params);
   }
 
-  /** Stores `item`, replacing any item with the same key. Resolves once it is durable. */
-  async put(item: Item & DefaultKey, options?: WriteOptions): Promise<void> {
-    return call(() => this.#handle().put(encodeItem(item), options?.durability));
+  // Tables.
+
+  /** Creates a table; fails with `ResourceInUseError` if it exists. */
+  async createTable<S extends TableSchema>(name: string, schema: S): Promise<Table<KeyOf<S>>> {
+    const s = nativeSchema(schema);
+    if (s === undefined) throw new ValidationError('createTable needs a schema');
+    await this.#session.run((db) => db.createTable(name, s));
+    return new Table<KeyOf<S>>(this.#session, name);
   }
 
-  /** The item with `key`, or `undefined`. */
-  async get(key: DefaultKey): Promise<Item | undefined> {
-    return call(async () => {
-      const out = await this.#handle().get(encodeItem(key));
-      return out === null ? undefined : decodeItem(out);
+  /** A handle on an existing table; operations fail with `ResourceNotFoundError` if it does not exist. */
+  table<S extends TableSchema | AnyKey = AnyKey>(name: string): Table<S extends TableSchema ? KeyOf<S> : S> {
+    this.#session.handle();
+    return new Table(this.#session, name);
+  }
+
+  async listTables(): Promise<string[]> {
+    return this.#session.runSync((db) => db.listTables());
+  }
+
+  async describeTable(name: string): Promise<TableDescription> {
+    return describe(this.#session.runSync((db) => db.describeTable(name)));
+  }
+
+  /** Deletes a table and its items; fails with `ResourceNotFoundError` if it does not exist. */
+  async deleteTable(name: string): Promise<void> {
+    await this.#session.run((db) => db.deleteTable(name));
+  }
+
+  // Batches.
+
+  /** Up to 100 keys across tables, read at one snapshot. */
+  async batchGet(params: BatchGetParams): Promise<BatchGetResult> {
+    const entries = Object.entries(params?.requestItems ?? {});
+    const total = entries.reduce((n, [, r]) => n + (r.keys?.length ?? 0), 0);
+    if (total === 0) throw new ValidationError('batchGet needs at least one key');
+    if (total > MAX_BATCH_GET_KEYS) {
+      throw new ValidationError(`batchGet takes at most ${MAX_BATCH_GET_KEYS} keys, not ${total}`);
+    }
+    const requests = entries.map(([table, r]) => ({
+      table,
+      keys: r.keys.map((k) => encodeItem(k)),
+      projectionExpression: r.projectionExpression,
+      names: r.expressionAttributeNames,
+    }));
+    const out = await this.#session.run((db) => db.batchGet(requests));
+    const responses: Record<string, Item[]> = {};
+    entries.forEach(([table], i) => {
+      responses[table] = (out[i] ?? []).map((b) => decodeItem(b, params.wrapNumbers));
     });
+    return { responses, unprocessedKeys: {} };
   }
 
-  /** `get` without a thread hop: the answer is computed on the calling thread. */
-  getSync(key: DefaultKey): Item | undefined {
-    return callSync(() => {
-      const out = this.#handle().getSync(encodeItem(key));
-      return out === null ? undefined : decodeItem(out);
-    });
+  /** Up to 25 puts and deletes across tables, applied atomically (all or none). */
+  async batchWrite(params: BatchWriteParams, options?: WriteOptions): Promise<BatchWriteResult> {
+    const ops: { table: string; put: boolean; data: Buffer }[] = [];
+    for (const [table, requests] of Object.entries(params?.requestItems ?? {})) {
+      for (const r of requests) {
+        if ('putRequest' in r) ops.push({ table, put: true, data: encodeItem(r.putRequest.item) });
+        else if ('deleteRequest' in r) ops.push({ table, put: false, data: encodeItem(r.deleteRequest.key) });
+        else throw new ValidationError('each write request needs putRequest or deleteRequest');
+      }
+    }
+    if (ops.length === 0) throw new ValidationError('batchWrite needs at least one request');
+    if (ops.length > MAX_BATCH_WRITE_REQUESTS) {
+      throw new ValidationError(`batchWrite takes at most ${MAX_BATCH_WRITE_REQUESTS} requests, not ${ops.length}`);
+    }
+    await this.#session.run((db) => db.writeItems(ops, true, options?.durability));
+    return { unprocessedItems: {} };
   }
 
-  /** Deletes the item with `key`; deleting a missing item is not an error. */
-  async delete(key: DefaultKey, options?: WriteOptions): Promise<void> {
-    return call(() => this.#handle().delete(encodeItem(key), options?.durability));
-  }
+  // Maintenance.
 
   /** Writes every memtable to SST files now (the engine also does this by itself when one is full). */
   async flush(): Promise<void> {
-    return call(() => this.#handle().flush());
+    await this.#session.run((db) => db.flush());
   }
 
   /** Flushes, then compacts everything into one sorted run per table, dropping overwritten and deleted data. */
   async compact(): Promise<void> {
-    return call(() => this.#handle().compact());
+    await this.#session.run((db) => db.compact());
   }
 
   /** Files, sizes and compaction totals (see `Stats`). */
   stats(): Stats {
-    return callSync(() => this.#handle().stats());
+    return this.#session.runSync((db) => db.stats());
   }
 
   /** `'healthy'`, `'degraded'` (compaction behind, disk nearly full) or `'unhealthy'` (writes refused), with reasons. */
   health(): Health {
-    return callSync(() => this.#handle().health());
+    return this.#session.runSync((db) => db.health());
   }
 
-  /** Closes this handle; later calls reject with `ClosedError`. Closing twice is harmless. */
+  /**
+   * Closes this handle. Later calls reject with `ClosedError`; writes queued in this tick that
+   * have not reached the engine are rejected with `ClosedError`; calls already running finish.
+   * Closing twice is harmless.
+   */
   async close(): Promise<void> {
-    const handle = this.#native;
-    this.#native = undefined;
-    handle?.close();
+    await this.#session.close();
   }
 
   /** False once `close()` was called. */
   get isOpen(): boolean {
-    return this.#native !== undefined;
+    return this.#session.isOpen;
   }
 }

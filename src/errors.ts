@@ -16,7 +16,9 @@ export type KeystoneErrorCode =
   | 'Corruption'
   | 'Io'
   | 'Poisoned'
-  | 'Internal';
+  | 'ResourceNotFound'
+  | 'ResourceInUse'
+  | 'TransactionConflict';
 
 export class KeystoneError extends Error {
   readonly code: KeystoneErrorCode;
@@ -83,6 +85,25 @@ export class PoisonedError extends KeystoneError {
   }
 }
 
+/** The table does not exist. */
+export class ResourceNotFoundError extends KeystoneError {
+  constructor(message: string) {
+    super('ResourceNotFound', message);
+  }
+}
+/** The table already exists. */
+export class ResourceInUseError extends KeystoneError {
+  constructor(message: string) {
+    super('ResourceInUse', message);
+  }
+}
+/** The item kept changing under a read-modify-write; nothing was written. */
+export class TransactionConflictError extends KeystoneError {
+  constructor(message: string) {
+    super('TransactionConflict', message);
+  }
+}
+
 const classes: Record<string, (message: string) => KeystoneError> = {
   Validation: (m) => new ValidationError(m),
   ItemTooLarge: (m) => new ItemTooLargeError(m),
@@ -93,6 +114,9 @@ const classes: Record<string, (message: string) => KeystoneError> = {
   Corruption: (m) => new CorruptionError(m),
   Io: (m) => new IoError(m),
   Poisoned: (m) => new PoisonedError(m),
+  ResourceNotFound: (m) => new ResourceNotFoundError(m),
+  ResourceInUse: (m) => new ResourceInUseError(m),
+  TransactionConflict: (m) => new TransactionConflictError(m),
 };
 
 /** Maps an error thrown by the native binding to a `KeystoneError`; other errors pass through. */

@@ -62,11 +62,6 @@ export interface OpenOptions extends DatabaseOptions {
   create?: boolean;
 }
 
-export interface WriteOptions {
-  /** Durability of this write; defaults to the database's. */
-  durability?: Durability;
-}
-
 /** `db.stats()`: the database's shape on disk and in memory. Byte counts are bytes. */
 export interface Stats {
   totalSstFiles: number;
@@ -80,6 +75,8 @@ export interface Stats {
   totalFlushBytes: number;
   blockCacheHits: number;
   blockCacheMisses: number;
+  /** WAL fsyncs since open: with group commit, concurrent writes share them. */
+  walSyncs: number;
   compaction: {
     totalCompactions: number;
     totalSstsMerged: number;

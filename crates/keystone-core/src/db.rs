@@ -114,6 +114,8 @@ pub(crate) struct Inner {
     pub counters: CompactionCounters,
     /// Bytes of SSTs written by flushes.
     pub flush_bytes: AtomicU64,
+    /// fsyncs of the WAL so far: with group commit, fewer than the writes they made durable.
+    pub wal_syncs: AtomicU64,
     obsolete: Mutex<Vec<Obsolete>>,
     /// Serializes flushes (the flusher thread and `flush()`).
     pub flush_lock: Mutex<()>,
@@ -125,6 +127,7 @@ pub(crate) struct Inner {
 struct Shared {
     inner: Arc<Inner>,
     threads: Vec<JoinHandle<()>>,
+    catalog: OnceLock<crate::catalog::Catalog>,
 }
 
 /// A handle to an open database. Clone it freely; the engine closes with the last handle.
@@ -186,7 +189,18 @@ impl Db {
         let canonical = fs::canonicalize(dir).map_err(|e| Error::io(format!("resolving {}", dir.display()), e))?;
         let mut reg = registry().lock();
         if let Some(shared) = reg.get(&canonical).and_then(Weak::upgrade) {
-            return Ok(Db { shared });
+            let db = Db { shared };
+            if let Some(wanted) = &options.default_table_key {
+                let existing = db.catalog()?.get(crate::catalog::DEFAULT_TABLE)?;
+                if existing.key != *wanted {
+                    return Err(Error::validation(format!(
+                        "the database's default table has the key {}, not {}",
+                        existing.key.describe(),
+                        wanted.describe()
+                    )));
+                }
+            }
+            return Ok(db);
         }
         let inner = Arc::new(Inner::open(&canonical, options)?);
         let threads = match crate::background::spawn_background(&inner) {
@@ -196,9 +210,21 @@ impl Db {
                 return Err(e);
             }
         };
-        let shared = Arc::new(Shared { inner, threads });
-        reg.insert(canonical, Arc::downgrade(&shared));
-        Ok(Db { shared })
+        let default_key = inner.options.default_table_key.clone();
+        let shared = Arc::new(Shared { inner, threads, catalog: OnceLock::new() });
+        let db = Db { shared };
+        let catalog = match crate::catalog::Catalog::load(&db, default_key.as_ref()) {
+            Ok(c) => c,
+            Err(e) => {
+                // Closing takes the registry lock: let go of it first.
+                drop(reg);
+                drop(db);
+                return Err(e);
+            }
+        };
+        let _ = db.shared.catalog.set(catalog);
+        reg.insert(canonical, Arc::downgrade(&db.shared));
+        Ok(db)
     }
 
     pub(crate) fn inner(&self) -> &Inner {
@@ -232,6 +258,21 @@ impl Db {
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
         inner.commit.commit(Pending { batch, durability, checks }, |group| inner.commit_group(group))
+    }
+
+    /// The sequence number every read issued now sees.
+    pub fn snapshot(&self) -> u64 {
+        self.inner().visible_seq.load(Ordering::Acquire)
+    }
+
+    /// The value of `key` at `snapshot`.
+    pub fn get_at(&self, keyspace: Keyspace, key: &[u8], snapshot: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner().newest(keyspace, key, snapshot)?.and_then(|n| n.value))
+    }
+
+    /// The table catalog (loaded when the database was opened).
+    pub fn catalog(&self) -> Result<&crate::catalog::Catalog> {
+        self.shared.catalog.get().ok_or_else(|| Error::new(ErrorCode::Closed, "the database is not fully open"))
     }
 
     /// The newest version of `key` (a deletion included) with its sequence number.
@@ -320,6 +361,7 @@ impl Inner {
             tables,
             counters: CompactionCounters::default(),
             flush_bytes: AtomicU64::new(0),
+            wal_syncs: AtomicU64::new(0),
             obsolete: Mutex::new(Vec::new()),
             flush_lock: Mutex::new(()),
             lock: Mutex::new(Some(lock)),
@@ -425,6 +467,9 @@ impl Inner {
             return results;
         }
         let written = wal.append(&records).and_then(|()| if must_sync { wal.sync() } else { Ok(()) });
+        if must_sync && written.is_ok() {
+            self.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        }
         if let Err(e) = written {
             self.poison(&e);
             return fail_all(&e, group.len());
@@ -528,6 +573,7 @@ impl Inner {
             return;
         }
         let (number, file) = self.wal.lock().sync_handle();
+        self.wal_syncs.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = file.sync_data() {
             self.poison(&Error::io(format!("fsync of {}", wal::segment_name(number)), e));
         }

@@ -97,3 +97,16 @@ impl fmt::Display for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// User text quoted in a message: cut to this many characters.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// User text for a message, cut short if long.
+pub(crate) fn quoted(text: &str) -> String {
+    if text.chars().count() <= MAX_QUOTED_CHARS {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(MAX_QUOTED_CHARS).collect();
+        format!("{head}…")
+    }
+}

@@ -1,81 +1,205 @@
 //! Table keys: how an item's key attributes become the engine key it is stored under.
 //!
 //! ```text
-//! engine key := stripe:u16 BE | escaped(partition key bytes) | 0x00 0x01
+//! engine key := stripe:u16 BE | escaped(partition bytes) | 0x00 0x01 | sort component
 //!
-//! stripe  = top 16 bits of crc32c(partition key bytes): spreads partitions evenly, so a
-//!           parallel Scan segment is a contiguous stripe range.
-//! escaped = every 0x00 byte written as 0x00 0xFF, so the 0x00 0x01 terminator sorts before any
-//!           continuation and one partition's keys are contiguous.
+//! partition bytes = S: UTF-8, B: the bytes, N: the canonical number text
+//! stripe          = top 16 bits of crc32c(partition bytes): spreads partitions evenly, so a
+//!                   parallel Scan segment is a contiguous stripe range
+//! escaped         = every 0x00 byte written as 0x00 0xFF, so the 0x00 0x01 terminator sorts
+//!                   before any continuation and one partition's items are contiguous
+//! sort component  = (tables with a sort key only) S: UTF-8, B: the bytes,
+//!                   N: order-preserving number encoding (number.rs); nothing follows it
 //! ```
 //!
-//! The terminator leaves room for a sort-key suffix with the same order-preserving rule.
+//! Within a partition, items therefore sort as DynamoDB sorts them: S by UTF-8 bytes, B
+//! bytewise, N numerically.
 
 use crate::error::{Error, Result};
 use crate::item::Value;
+use crate::number::Decimal;
 
-/// DynamoDB's limit on a partition key value.
+/// DynamoDB's limits on key values, in bytes.
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
 
 /// The type of a key attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyType {
     S,
+    N,
     B,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<KeyType> {
+        match s {
+            "S" => Ok(KeyType::S),
+            "N" => Ok(KeyType::N),
+            "B" => Ok(KeyType::B),
+            other => Err(Error::validation(format!("a key attribute's type must be 'S', 'N' or 'B', not '{other}'"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttribute {
+    pub name: String,
+    pub key_type: KeyType,
 }
 
 /// Which attributes form an item's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeySchema {
-    pub partition_key: String,
-    pub partition_type: KeyType,
+    pub partition: KeyAttribute,
+    pub sort: Option<KeyAttribute>,
+}
+
+/// The bytes a key value contributes, checked against its declared type and size limit.
+fn key_bytes(attr: &KeyAttribute, value: &Value, role: &str, max: usize) -> Result<Vec<u8>> {
+    let name = &attr.name;
+    let bytes = match (attr.key_type, value) {
+        (KeyType::S, Value::S(s)) => s.as_bytes().to_vec(),
+        (KeyType::B, Value::B(b)) => b.clone(),
+        (KeyType::N, Value::N(n)) => {
+            let d = Decimal::parse(n).map_err(|e| Error::validation(format!("{role} `{name}`: {}", e.message())))?;
+            return Ok(d.to_canonical_string().into_bytes());
+        }
+        (t, _) => {
+            return Err(Error::validation(format!(
+                "{role} `{name}` must be of type {} ({})",
+                t.as_str(),
+                match t {
+                    KeyType::S => "a string",
+                    KeyType::N => "a number",
+                    KeyType::B => "binary",
+                }
+            )))
+        }
+    };
+    if bytes.is_empty() {
+        return Err(Error::validation(format!("{role} `{name}` must not be empty")));
+    }
+    if bytes.len() > max {
+        return Err(Error::validation(format!("{role} `{name}` is {} bytes; the limit is {max}", bytes.len())));
+    }
+    Ok(bytes)
+}
+
+fn find<'a>(item: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    item.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
 impl KeySchema {
     /// The default table's schema: a string attribute named `pk`.
     pub fn default_table() -> Self {
-        KeySchema { partition_key: "pk".into(), partition_type: KeyType::S }
+        KeySchema { partition: KeyAttribute { name: "pk".into(), key_type: KeyType::S }, sort: None }
     }
 
-    /// The engine key of `item`, which must carry the key attributes with the right types.
+    /// The engine key of `item` (or of a key object), which must carry the key attributes.
     pub fn engine_key(&self, item: &[(String, Value)]) -> Result<Vec<u8>> {
-        let name = &self.partition_key;
-        let value = item
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-            .ok_or_else(|| Error::validation(format!("the item has no partition key attribute `{name}`")))?;
-        let bytes: &[u8] = match (self.partition_type, value) {
-            (KeyType::S, Value::S(s)) => s.as_bytes(),
-            (KeyType::B, Value::B(b)) => b,
-            (KeyType::S, _) => return Err(Error::validation(format!("partition key `{name}` must be a string (S)"))),
-            (KeyType::B, _) => return Err(Error::validation(format!("partition key `{name}` must be binary (B)"))),
-        };
-        if bytes.is_empty() {
-            return Err(Error::validation(format!("partition key `{name}` must not be empty")));
+        let pk_name = &self.partition.name;
+        let pk = find(item, pk_name)
+            .ok_or_else(|| Error::validation(format!("the item has no partition key attribute `{pk_name}`")))?;
+        let mut key = self.partition_prefix(pk)?;
+        if let Some(sort) = &self.sort {
+            let sk = find(item, &sort.name)
+                .ok_or_else(|| Error::validation(format!("the item has no sort key attribute `{}`", sort.name)))?;
+            key.extend_from_slice(&self.sort_component(sk)?);
         }
-        if bytes.len() > MAX_PARTITION_KEY_BYTES {
+        Ok(key)
+    }
+
+    /// A key object must hold the key attributes and nothing else (as DynamoDB's `Key`).
+    pub fn check_key_object(&self, key: &[(String, Value)]) -> Result<()> {
+        let expected = 1 + usize::from(self.sort.is_some());
+        if let Some((extra, _)) = key.iter().find(|(k, _)| !self.is_key_attribute(k)) {
             return Err(Error::validation(format!(
-                "partition key `{name}` is {} bytes; the limit is {MAX_PARTITION_KEY_BYTES}",
-                bytes.len()
+                "the key has attribute `{extra}`, which is not part of the table's key ({})",
+                self.describe()
             )));
         }
-        Ok(encode_partition(bytes))
+        if key.len() != expected {
+            return Err(Error::validation(format!(
+                "the key must give exactly the key attributes ({})",
+                self.describe()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn is_key_attribute(&self, name: &str) -> bool {
+        self.partition.name == name || self.sort.as_ref().is_some_and(|s| s.name == name)
+    }
+
+    /// "pk (S)" or "pk (S), sk (N)".
+    pub fn describe(&self) -> String {
+        let p = format!("{} ({})", self.partition.name, self.partition.key_type.as_str());
+        match &self.sort {
+            Some(s) => format!("{p}, {} ({})", s.name, s.key_type.as_str()),
+            None => p,
+        }
+    }
+
+    /// The key attributes of `item`, in schema order: what `lastEvaluatedKey` returns.
+    pub fn key_of(&self, item: &[(String, Value)]) -> Vec<(String, Value)> {
+        std::iter::once(&self.partition)
+            .chain(self.sort.as_ref())
+            .filter_map(|a| find(item, &a.name).map(|v| (a.name.clone(), v.clone())))
+            .collect()
+    }
+
+    /// Every engine key of the partition `pk` starts with these bytes.
+    pub fn partition_prefix(&self, pk: &Value) -> Result<Vec<u8>> {
+        let bytes = key_bytes(&self.partition, pk, "partition key", MAX_PARTITION_KEY_BYTES)?;
+        let stripe = (crc32c::crc32c(&bytes) >> 16) as u16;
+        let mut out = Vec::with_capacity(bytes.len() + 4 + 16);
+        out.extend_from_slice(&stripe.to_be_bytes());
+        for &b in &bytes {
+            out.push(b);
+            if b == 0 {
+                out.push(0xFF);
+            }
+        }
+        out.extend_from_slice(&[0x00, 0x01]);
+        Ok(out)
+    }
+
+    /// The order-preserving encoding of a sort key value (it follows the partition prefix).
+    pub fn sort_component(&self, sk: &Value) -> Result<Vec<u8>> {
+        let Some(sort) = &self.sort else {
+            return Err(Error::validation("the table has no sort key"));
+        };
+        if let (KeyType::N, Value::N(n)) = (sort.key_type, sk) {
+            let d = Decimal::parse(n)
+                .map_err(|e| Error::validation(format!("sort key `{}`: {}", sort.name, e.message())))?;
+            let mut out = Vec::new();
+            d.encode_sortable(&mut out);
+            return Ok(out);
+        }
+        key_bytes(sort, sk, "sort key", MAX_SORT_KEY_BYTES)
     }
 }
 
-fn encode_partition(bytes: &[u8]) -> Vec<u8> {
-    let stripe = (crc32c::crc32c(bytes) >> 16) as u16;
-    let mut out = Vec::with_capacity(bytes.len() + 4);
-    out.extend_from_slice(&stripe.to_be_bytes());
-    for &b in bytes {
-        out.push(b);
-        if b == 0 {
-            out.push(0xFF);
+/// The smallest byte string greater than every string that starts with `prefix`, or `None` if
+/// there is none (all bytes 0xFF).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut out = prefix.to_vec();
+    while let Some(last) = out.pop() {
+        if last < 0xFF {
+            out.push(last + 1);
+            return Some(out);
         }
     }
-    out.extend_from_slice(&[0x00, 0x01]);
-    out
+    None
 }
 
 #[cfg(test)]
@@ -85,6 +209,13 @@ mod tests {
 
     fn item(v: Value) -> Vec<(String, Value)> {
         vec![("pk".into(), v), ("x".into(), Value::N("1".into()))]
+    }
+
+    fn with_sort(t: KeyType) -> KeySchema {
+        KeySchema {
+            partition: KeyAttribute { name: "pk".into(), key_type: KeyType::S },
+            sort: Some(KeyAttribute { name: "sk".into(), key_type: t }),
+        }
     }
 
     #[test]
@@ -100,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_key_with_a_zero_byte_does_not_collide_with_its_prefix() {
-        let s = KeySchema { partition_key: "pk".into(), partition_type: KeyType::B };
+        let s = KeySchema { partition: KeyAttribute { name: "pk".into(), key_type: KeyType::B }, sort: None };
         let a = s.engine_key(&item(Value::B(vec![1, 0]))).ok();
         let b = s.engine_key(&item(Value::B(vec![1]))).ok();
         assert_ne!(a, b);
@@ -119,5 +250,40 @@ mod tests {
             assert_eq!(s.engine_key(&c).err().map(|e| e.code()), Some(ErrorCode::Validation));
         }
         assert!(s.engine_key(&item(Value::S("x".repeat(MAX_PARTITION_KEY_BYTES)))).is_ok());
+        let sorted = with_sort(KeyType::S);
+        let key = |sk: String| vec![("pk".to_string(), Value::S("p".into())), ("sk".to_string(), Value::S(sk))];
+        assert!(sorted.engine_key(&key("y".repeat(MAX_SORT_KEY_BYTES))).is_ok());
+        assert!(sorted.engine_key(&key("y".repeat(MAX_SORT_KEY_BYTES + 1))).is_err());
+    }
+
+    #[test]
+    fn numeric_sort_keys_order_numerically_and_equal_numbers_give_equal_keys() {
+        let s = with_sort(KeyType::N);
+        let key = |n: &str| {
+            s.engine_key(&[("pk".to_string(), Value::S("p".into())), ("sk".to_string(), Value::N(n.into()))]).unwrap()
+        };
+        let ordered = ["-1e10", "-2.5", "-1", "-0.001", "0", "0.001", "1", "1.5", "2", "10", "1e20"];
+        for w in ordered.windows(2) {
+            assert!(key(w[0]) < key(w[1]), "{} < {}", w[0], w[1]);
+        }
+        assert_eq!(key("1.0"), key("1"));
+        assert_eq!(key("100"), key("1e2"));
+    }
+
+    #[test]
+    fn key_objects_must_hold_exactly_the_key_attributes() {
+        let s = with_sort(KeyType::S);
+        let pk = ("pk".to_string(), Value::S("p".into()));
+        let sk = ("sk".to_string(), Value::S("s".into()));
+        assert!(s.check_key_object(&[pk.clone(), sk.clone()]).is_ok());
+        assert!(s.check_key_object(std::slice::from_ref(&pk)).is_err());
+        assert!(s.check_key_object(&[pk, sk, ("x".to_string(), Value::Null)]).is_err());
+    }
+
+    #[test]
+    fn prefix_successor_bounds_every_extension() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xFF, 0xFF]), None);
     }
 }

@@ -4,18 +4,24 @@
 
 mod background;
 mod batch;
+mod catalog;
 mod commit;
 mod compaction;
 mod db;
 mod error;
+mod expr;
 mod flush;
 mod item;
+mod item_size;
+mod items;
 mod key;
 mod lock;
 mod manifest;
 mod memtable;
 mod merge;
+mod number;
 mod options;
+mod query;
 mod range;
 mod read;
 mod recovery;
@@ -27,13 +33,14 @@ mod version;
 mod wal;
 
 pub use batch::{Keyspace, WriteBatch};
+pub use catalog::{TableDef, DEFAULT_TABLE};
 pub use db::Db;
+pub use db::ReadCheck;
 pub use error::{Error, ErrorCode, Result};
 pub use item::{decode_item, encode_item, Item, Value};
-pub use key::{KeySchema, KeyType};
+pub use items::{BatchGet, ReturnValues, UpdateRequest, WriteOp};
+pub use key::{KeyAttribute, KeySchema, KeyType};
 pub use options::{CompactionOptions, Durability, Options};
+pub use query::{Page, QueryRequest, ReadRequest, ScanRequest, Select};
 pub use sst::Compression;
 pub use stats::{CompactionStats, Health, HealthStatus, Stats};
-
-/// The keyspace of the default table.
-pub const DEFAULT_TABLE_KEYSPACE: Keyspace = 1;

@@ -108,7 +108,6 @@ impl Memtable {
     /// Up to `max` entries of `keyspace` at or after `(start, seq)` in internal-key order
     /// (key ascending, newest version first). Range reads page through a memtable with this, so
     /// they hold no borrow of it between pages.
-    #[allow(dead_code, reason = "Query and Scan are being wired in")]
     pub fn chunk(&self, keyspace: Keyspace, start: &[u8], seq: u64, max: usize) -> Vec<MemEntry> {
         let from = InternalKey { keyspace, key: start.to_vec(), seq };
         self.map

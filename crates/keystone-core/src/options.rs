@@ -70,6 +70,9 @@ pub struct Options {
     /// than this sees every file it needs.
     pub obsolete_file_retention_ms: u64,
     pub compaction: CompactionOptions,
+    /// The key schema of the default table when the database is created (`pk`, a string, if
+    /// `None`); when it is opened, the schema it must have.
+    pub default_table_key: Option<crate::key::KeySchema>,
 }
 
 impl Default for Options {
@@ -89,6 +92,7 @@ impl Default for Options {
             l0_stop_trigger: 20,
             obsolete_file_retention_ms: 60_000,
             compaction: CompactionOptions::default(),
+            default_table_key: None,
         }
     }
 }

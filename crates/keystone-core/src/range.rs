@@ -7,8 +7,6 @@
 //! files it reads are not deleted while it holds the version). Entries newer than its snapshot
 //! are skipped, so it reads one consistent snapshot however long it runs.
 
-#![allow(dead_code, reason = "Query and Scan are being wired in")]
-
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -67,6 +67,8 @@ pub struct Stats {
     pub total_flush_bytes: u64,
     pub block_cache_hits: u64,
     pub block_cache_misses: u64,
+    /// WAL fsyncs since open.
+    pub wal_syncs: u64,
     pub compaction: CompactionStats,
 }
 
@@ -128,6 +130,7 @@ impl Inner {
         Ok(Stats {
             block_cache_hits,
             block_cache_misses,
+            wal_syncs: self.wal_syncs.load(Ordering::Relaxed),
             total_sst_files: version.total_files() as u64,
             sst_files_per_level: version.files_per_level().into_iter().map(|n| n as u64).collect(),
             wal_size_bytes,

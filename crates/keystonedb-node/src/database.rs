@@ -1,16 +1,22 @@
 //! `NativeDb`: one open database as JavaScript holds it. Items cross as one encoded buffer each
 //! (`item.rs` in the core crate); async methods run on the libuv thread pool, where the engine's
-//! group commit merges concurrent writes; `getSync` serves reads on the calling thread.
+//! group commit merges concurrent writes; `getSync`/`querySync` serve reads on the calling
+//! thread.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
-use keystone_core::{decode_item, Db, Durability, KeySchema, DEFAULT_TABLE_KEYSPACE};
+use keystone_core::{BatchGet, Db, ReturnValues, UpdateRequest, WriteOp};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::error::{closed, to_napi};
 use crate::options::{durability_opt, to_engine, NativeOptions};
+use crate::params::{
+    self, NativeBatchGet, NativeKeySchema, NativePage, NativeQuery, NativeScan, NativeTableDescription, NativeUpdate,
+    NativeWriteOp,
+};
 use crate::stats::{self, NativeHealth, NativeStats};
 
 #[napi]
@@ -24,176 +30,246 @@ impl NativeDb {
     }
 }
 
-/// The engine key of the default table for an encoded item or key object.
-fn default_table_key(encoded: &[u8]) -> napi::Result<Vec<u8>> {
-    let item = decode_item(encoded).map_err(to_napi)?;
-    KeySchema::default_table().engine_key(&item).map_err(to_napi)
+/// Runs a closure on the libuv thread pool and resolves with its result.
+pub struct Job<T: Send + 'static, J: ToNapiValue + TypeName> {
+    work: Option<Box<dyn FnOnce() -> keystone_core::Result<T> + Send>>,
+    convert: fn(T) -> napi::Result<J>,
 }
 
-pub enum OpenMode {
-    Create,
-    Open,
-    OpenOrCreate,
-}
+impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for Job<T, J> {
+    type Output = T;
+    type JsValue = J;
 
-pub struct OpenTask {
-    path: PathBuf,
-    options: keystone_core::Options,
-    mode: OpenMode,
-}
-
-impl Task for OpenTask {
-    type Output = Db;
-    type JsValue = NativeDb;
-
-    fn compute(&mut self) -> napi::Result<Db> {
-        let options = self.options.clone();
-        match self.mode {
-            OpenMode::Create => Db::create(&self.path, options),
-            OpenMode::Open => Db::open(&self.path, options, false),
-            OpenMode::OpenOrCreate => Db::open(&self.path, options, true),
-        }
-        .map_err(to_napi)
+    fn compute(&mut self) -> napi::Result<T> {
+        let work = self.work.take().ok_or_else(|| to_napi(keystone_core::Error::validation("job ran twice")))?;
+        work().map_err(to_napi)
     }
 
-    fn resolve(&mut self, _env: Env, db: Db) -> napi::Result<NativeDb> {
-        Ok(NativeDb { db: Mutex::new(Some(db)) })
+    fn resolve(&mut self, _env: Env, out: T) -> napi::Result<J> {
+        (self.convert)(out)
+    }
+}
+
+fn job<T: Send + 'static, J: ToNapiValue + TypeName>(
+    work: impl FnOnce() -> keystone_core::Result<T> + Send + 'static,
+    convert: fn(T) -> napi::Result<J>,
+) -> AsyncTask<Job<T, J>> {
+    AsyncTask::new(Job { work: Some(Box::new(work)), convert })
+}
+
+type ItemJob = AsyncTask<Job<Option<Vec<u8>>, Option<Buffer>>>;
+type ErrorsJob = AsyncTask<Job<Vec<Option<String>>, Vec<Option<String>>>>;
+type PageJob = AsyncTask<Job<keystone_core::Page, NativePage>>;
+type BatchGetJob = AsyncTask<Job<Vec<Vec<Vec<u8>>>, Vec<Vec<Buffer>>>>;
+type TableJob = AsyncTask<Job<std::sync::Arc<keystone_core::TableDef>, NativeTableDescription>>;
+type UnitJob = AsyncTask<Job<(), ()>>;
+type OpenJob = AsyncTask<Job<Db, NativeDb>>;
+
+fn unit(_: ()) -> napi::Result<()> {
+    Ok(())
+}
+
+fn buffer(b: Option<Vec<u8>>) -> napi::Result<Option<Buffer>> {
+    Ok(b.map(Buffer::from))
+}
+
+fn return_old(s: &str) -> napi::Result<bool> {
+    match s {
+        "NONE" => Ok(false),
+        "ALL_OLD" => Ok(true),
+        other => Err(crate::error::validation(format!("returnValues must be NONE or ALL_OLD here, not '{other}'"))),
     }
 }
 
 /// Opens (`mode` = "open"), creates ("create") or opens-or-creates ("openOrCreate") a database.
 #[napi(ts_return_type = "Promise<NativeDb>")]
-pub fn open_database(path: String, mode: String, options: Option<NativeOptions>) -> napi::Result<AsyncTask<OpenTask>> {
+pub fn open_database(
+    path: String,
+    mode: String,
+    options: Option<NativeOptions>,
+    default_schema: Option<NativeKeySchema>,
+) -> napi::Result<OpenJob> {
     crate::init_logging();
-    let mode = match mode.as_str() {
-        "create" => OpenMode::Create,
-        "open" => OpenMode::Open,
-        "openOrCreate" => OpenMode::OpenOrCreate,
+    let mut options = to_engine(options)?;
+    options.default_table_key = default_schema.map(params::key_schema).transpose()?;
+    let path = PathBuf::from(path);
+    let open: fn(&std::path::Path, keystone_core::Options) -> keystone_core::Result<Db> = match mode.as_str() {
+        "create" => Db::create,
+        "open" => |p, o| Db::open(p, o, false),
+        "openOrCreate" => |p, o| Db::open(p, o, true),
         other => return Err(crate::error::validation(format!("unknown open mode '{other}'"))),
     };
-    Ok(AsyncTask::new(OpenTask { path: PathBuf::from(path), options: to_engine(options)?, mode }))
-}
-
-pub struct PutTask {
-    db: Db,
-    item: Vec<u8>,
-    durability: Option<Durability>,
-}
-
-impl Task for PutTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<()> {
-        let key = default_table_key(&self.item)?;
-        let value = std::mem::take(&mut self.item);
-        self.db.put(DEFAULT_TABLE_KEYSPACE, key, value, self.durability).map(drop).map_err(to_napi)
-    }
-
-    fn resolve(&mut self, _env: Env, _: ()) -> napi::Result<()> {
-        Ok(())
-    }
-}
-
-pub struct DeleteTask {
-    db: Db,
-    key: Vec<u8>,
-    durability: Option<Durability>,
-}
-
-impl Task for DeleteTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<()> {
-        let key = default_table_key(&self.key)?;
-        self.db.delete(DEFAULT_TABLE_KEYSPACE, key, self.durability).map(drop).map_err(to_napi)
-    }
-
-    fn resolve(&mut self, _env: Env, _: ()) -> napi::Result<()> {
-        Ok(())
-    }
-}
-
-/// Flush (`compact` = false) or full compaction (true), off the event loop.
-pub struct MaintenanceTask {
-    db: Db,
-    compact: bool,
-}
-
-impl Task for MaintenanceTask {
-    type Output = ();
-    type JsValue = ();
-
-    fn compute(&mut self) -> napi::Result<()> {
-        if self.compact { self.db.compact() } else { self.db.flush() }.map_err(to_napi)
-    }
-
-    fn resolve(&mut self, _env: Env, _: ()) -> napi::Result<()> {
-        Ok(())
-    }
-}
-
-pub struct GetTask {
-    db: Db,
-    key: Vec<u8>,
-}
-
-impl Task for GetTask {
-    type Output = Option<Vec<u8>>;
-    type JsValue = Option<Buffer>;
-
-    fn compute(&mut self) -> napi::Result<Option<Vec<u8>>> {
-        let key = default_table_key(&self.key)?;
-        self.db.get(DEFAULT_TABLE_KEYSPACE, &key).map_err(to_napi)
-    }
-
-    fn resolve(&mut self, _env: Env, out: Option<Vec<u8>>) -> napi::Result<Option<Buffer>> {
-        Ok(out.map(Buffer::from))
-    }
+    Ok(job(move || open(&path, options), |db| Ok(NativeDb { db: Mutex::new(Some(db)) })))
 }
 
 #[napi]
 impl NativeDb {
-    /// Stores an encoded item in the default table.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn put(&self, item: &[u8], durability: Option<String>) -> napi::Result<AsyncTask<PutTask>> {
-        Ok(AsyncTask::new(PutTask { db: self.handle()?, item: item.to_vec(), durability: durability_opt(durability)? }))
+    /// Puts and deletes. `atomic`: all or none (batchWrite). Otherwise each op succeeds or fails
+    /// on its own (the writes of one tick); resolves with each op's error message or null.
+    #[napi(ts_return_type = "Promise<Array<string | null>>")]
+    pub fn write_items(
+        &self,
+        ops: Vec<NativeWriteOp>,
+        atomic: bool,
+        durability: Option<String>,
+    ) -> napi::Result<ErrorsJob> {
+        let db = self.handle()?;
+        let durability = durability_opt(durability)?;
+        let ops: Vec<WriteOp> =
+            ops.into_iter().map(|o| WriteOp { table: o.table, data: o.data.to_vec(), put: o.put }).collect();
+        Ok(job(
+            move || {
+                let errors = db.write_items(ops, atomic, durability)?;
+                Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
+            },
+            Ok,
+        ))
+    }
+
+    /// Stores an encoded item, returning the replaced one if `returnValues` is ALL_OLD.
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn put(
+        &self,
+        table: String,
+        item: &[u8],
+        return_values: String,
+        durability: Option<String>,
+    ) -> napi::Result<ItemJob> {
+        let (db, item, old, d) =
+            (self.handle()?, item.to_vec(), return_old(&return_values)?, durability_opt(durability)?);
+        Ok(job(move || db.put_item(&table, &item, old, d), buffer))
+    }
+
+    /// Deletes under an encoded key, returning the deleted item if `returnValues` is ALL_OLD.
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn delete(
+        &self,
+        table: String,
+        key: &[u8],
+        return_values: String,
+        durability: Option<String>,
+    ) -> napi::Result<ItemJob> {
+        let (db, key, old, d) =
+            (self.handle()?, key.to_vec(), return_old(&return_values)?, durability_opt(durability)?);
+        Ok(job(move || db.delete_item(&table, &key, old, d), buffer))
     }
 
     /// The encoded item under an encoded key, or null.
     #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn get(&self, key: &[u8]) -> napi::Result<AsyncTask<GetTask>> {
-        Ok(AsyncTask::new(GetTask { db: self.handle()?, key: key.to_vec() }))
+    pub fn get(
+        &self,
+        table: String,
+        key: &[u8],
+        projection: Option<String>,
+        names: Option<HashMap<String, String>>,
+    ) -> napi::Result<ItemJob> {
+        let (db, key) = (self.handle()?, key.to_vec());
+        Ok(job(move || db.get_item(&table, &key, projection.as_deref(), &names.unwrap_or_default()), buffer))
     }
 
     /// `get` on the calling thread: no thread hop, for data served from memory.
     #[napi]
-    pub fn get_sync(&self, key: &[u8]) -> napi::Result<Option<Buffer>> {
+    pub fn get_sync(
+        &self,
+        table: String,
+        key: &[u8],
+        projection: Option<String>,
+        names: Option<HashMap<String, String>>,
+    ) -> napi::Result<Option<Buffer>> {
         let db = self.handle()?;
-        let key = default_table_key(key)?;
-        Ok(db.get(DEFAULT_TABLE_KEYSPACE, &key).map_err(to_napi)?.map(Buffer::from))
+        buffer(db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?)
+    }
+
+    /// Applies an update expression; resolves with what `returnValues` asked for, or null.
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn update(&self, table: String, key: &[u8], params: NativeUpdate) -> napi::Result<ItemJob> {
+        let (db, key) = (self.handle()?, key.to_vec());
+        let req = UpdateRequest {
+            expression: params.update_expression,
+            names: params.names.unwrap_or_default(),
+            values: params.values.map(|v| v.to_vec()),
+            return_values: ReturnValues::parse(params.return_values.as_deref().unwrap_or("NONE")).map_err(to_napi)?,
+            durability: durability_opt(params.durability)?,
+        };
+        Ok(job(move || db.update_item(&table, &key, &req), buffer))
+    }
+
+    #[napi(ts_return_type = "Promise<NativePage>")]
+    pub fn query(&self, table: String, params: NativeQuery) -> napi::Result<PageJob> {
+        let db = self.handle()?;
+        let q = params::query(params)?;
+        Ok(job(move || db.query(&table, &q), params::page))
+    }
+
+    #[napi]
+    pub fn query_sync(&self, table: String, params: NativeQuery) -> napi::Result<NativePage> {
+        let db = self.handle()?;
+        params::page(db.query(&table, &params::query(params)?).map_err(to_napi)?)
+    }
+
+    #[napi(ts_return_type = "Promise<NativePage>")]
+    pub fn scan(&self, table: String, params: NativeScan) -> napi::Result<PageJob> {
+        let db = self.handle()?;
+        let s = params::scan(params)?;
+        Ok(job(move || db.scan(&table, &s), params::page))
+    }
+
+    /// Each request's found items, in request order, read at one snapshot.
+    #[napi(ts_return_type = "Promise<Array<Array<Buffer>>>")]
+    pub fn batch_get(&self, requests: Vec<NativeBatchGet>) -> napi::Result<BatchGetJob> {
+        let db = self.handle()?;
+        let requests: Vec<BatchGet> = requests
+            .into_iter()
+            .map(|r| BatchGet {
+                table: r.table,
+                keys: r.keys.into_iter().map(|k| k.to_vec()).collect(),
+                projection: r.projection_expression,
+                names: r.names.unwrap_or_default(),
+            })
+            .collect();
+        Ok(job(
+            move || db.batch_get(&requests),
+            |out| Ok(out.into_iter().map(|items| items.into_iter().map(Buffer::from).collect()).collect()),
+        ))
+    }
+
+    #[napi(ts_return_type = "Promise<NativeTableDescription>")]
+    pub fn create_table(&self, name: String, schema: NativeKeySchema) -> napi::Result<TableJob> {
+        let db = self.handle()?;
+        let key = params::key_schema(schema)?;
+        Ok(job(move || db.catalog()?.create(&db, &name, key), |d| Ok(params::describe(&d))))
+    }
+
+    #[napi]
+    pub fn describe_table(&self, name: String) -> napi::Result<NativeTableDescription> {
+        let db = self.handle()?;
+        let def = db.catalog().and_then(|c| c.get(&name)).map_err(to_napi)?;
+        Ok(params::describe(&def))
+    }
+
+    #[napi]
+    pub fn list_tables(&self) -> napi::Result<Vec<String>> {
+        Ok(self.handle()?.catalog().map_err(to_napi)?.names())
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn delete(&self, key: &[u8], durability: Option<String>) -> napi::Result<AsyncTask<DeleteTask>> {
-        Ok(AsyncTask::new(DeleteTask {
-            db: self.handle()?,
-            key: key.to_vec(),
-            durability: durability_opt(durability)?,
-        }))
+    pub fn delete_table(&self, name: String) -> napi::Result<UnitJob> {
+        let db = self.handle()?;
+        Ok(job(move || db.catalog()?.delete(&db, &name).map(drop), unit))
     }
 
     /// Writes every memtable to SSTs now.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn flush(&self) -> napi::Result<AsyncTask<MaintenanceTask>> {
-        Ok(AsyncTask::new(MaintenanceTask { db: self.handle()?, compact: false }))
+    pub fn flush(&self) -> napi::Result<UnitJob> {
+        let db = self.handle()?;
+        Ok(job(move || db.flush(), unit))
     }
 
     /// Flushes, then compacts every keyspace into one sorted run.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn compact(&self) -> napi::Result<AsyncTask<MaintenanceTask>> {
-        Ok(AsyncTask::new(MaintenanceTask { db: self.handle()?, compact: true }))
+    pub fn compact(&self) -> napi::Result<UnitJob> {
+        let db = self.handle()?;
+        Ok(job(move || db.compact(), unit))
     }
 
     #[napi]

@@ -7,6 +7,7 @@
 mod database;
 mod error;
 mod options;
+mod params;
 mod stats;
 
 use std::sync::Once;

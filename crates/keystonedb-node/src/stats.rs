@@ -26,6 +26,7 @@ pub struct NativeStats {
     pub total_flush_bytes: f64,
     pub block_cache_hits: f64,
     pub block_cache_misses: f64,
+    pub wal_syncs: f64,
     pub compaction: NativeCompactionStats,
 }
 
@@ -61,6 +62,7 @@ pub fn to_js(s: Stats) -> NativeStats {
         total_flush_bytes: s.total_flush_bytes as f64,
         block_cache_hits: s.block_cache_hits as f64,
         block_cache_misses: s.block_cache_misses as f64,
+        wal_syncs: s.wal_syncs as f64,
         compaction: compaction(s.compaction),
     }
 }

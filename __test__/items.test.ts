@@ -1,0 +1,230 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ClosedError, Database, ItemTooLargeError, NumberValue, TableSchema, ValidationError } from '../dist/index.js';
+import { tempDir } from './helpers';
+
+const base = tempDir('kstone-items-');
+let n = 0;
+const fresh = () => join(base, `db${n++}`);
+
+describe('update and returnValues', () => {
+  it('SETs and REMOVEs attributes, creating a missing item, and returns what returnValues asks for', async () => {
+    const db = await Database.create(fresh());
+    const created = await db.update(
+      { pk: 'u' },
+      {
+        updateExpression: 'SET #n = :n, visits = :one',
+        expressionAttributeNames: { '#n': 'name' },
+        expressionAttributeValues: { ':n': 'Ann', ':one': 1 },
+        returnValues: 'ALL_NEW',
+      },
+    );
+    expect(created.attributes).toEqual({ pk: 'u', name: 'Ann', visits: 1 });
+    const updatedOld = await db.update(
+      { pk: 'u' },
+      {
+        updateExpression: 'SET visits = visits + :one',
+        expressionAttributeValues: { ':one': 1 },
+        returnValues: 'UPDATED_OLD',
+      },
+    );
+    expect(updatedOld.attributes).toEqual({ visits: 1 });
+    const updatedNew = await db.update(
+      { pk: 'u' },
+      {
+        updateExpression: 'SET visits = visits + :one',
+        expressionAttributeValues: { ':one': 1 },
+        returnValues: 'UPDATED_NEW',
+      },
+    );
+    expect(updatedNew.attributes).toEqual({ visits: 3 });
+    const allOld = await db.update({ pk: 'u' }, { updateExpression: 'REMOVE visits', returnValues: 'ALL_OLD' });
+    expect(allOld.attributes).toEqual({ pk: 'u', name: 'Ann', visits: 3 });
+    expect(
+      await db.update({ pk: 'u' }, { updateExpression: 'SET a = :a', expressionAttributeValues: { ':a': 1 } }),
+    ).toEqual({});
+    expect(await db.get({ pk: 'u' })).toEqual({ pk: 'u', name: 'Ann', a: 1 });
+    await expect(
+      db.update({ pk: 'u' }, { updateExpression: 'SET pk = :v', expressionAttributeValues: { ':v': 'x' } }),
+    ).rejects.toThrow(/part of the key/);
+    await expect(
+      db.update({ pk: 'u' }, { updateExpression: 'SET = :v', expressionAttributeValues: { ':v': 1 } }),
+    ).rejects.toThrow(/Syntax error/);
+    await db.close();
+  });
+
+  it('returns the replaced or deleted item with ALL_OLD, and nothing for a missing one', async () => {
+    const db = await Database.create(fresh());
+    expect(await db.put({ pk: 'k', v: 1 }, { returnValues: 'ALL_OLD' })).toEqual({});
+    expect(await db.put({ pk: 'k', v: 2 }, { returnValues: 'ALL_OLD' })).toEqual({ attributes: { pk: 'k', v: 1 } });
+    expect(await db.delete({ pk: 'k' }, { returnValues: 'ALL_OLD' })).toEqual({ attributes: { pk: 'k', v: 2 } });
+    expect(await db.delete({ pk: 'k' }, { returnValues: 'ALL_OLD' })).toEqual({});
+    await db.close();
+  });
+
+  it('applies concurrent increments exactly once each', async () => {
+    const db = await Database.create(fresh());
+    await Promise.all(
+      Array.from({ length: 200 }, () =>
+        db.update({ pk: 'c' }, { updateExpression: 'ADD n :one', expressionAttributeValues: { ':one': 1 } }),
+      ),
+    );
+    expect(await db.get({ pk: 'c' })).toEqual({ pk: 'c', n: 200 });
+    await db.close();
+  });
+
+  it('projects get results', async () => {
+    const db = await Database.create(fresh());
+    await db.put({ pk: 'p', a: { b: [1, 2, { c: 3 }] }, x: 'y' });
+    expect(
+      await db.get({ pk: 'p' }, { projectionExpression: 'a.b[2].c, #x', expressionAttributeNames: { '#x': 'x' } }),
+    ).toEqual({ a: { b: [{ c: 3 }] }, x: 'y' });
+    await db.close();
+  });
+});
+
+describe('numbers and limits', () => {
+  it('keeps 38 significant digits exactly and returns numbers a double cannot hold as NumberValue', async () => {
+    const db = await Database.create(fresh());
+    const big = '12345678901234567890123456789012345678';
+    const tiny = '-0.00000000000000000000000000000000000012345678901234567890123456789012345678';
+    await db.put({
+      pk: 'n',
+      big: new NumberValue(big),
+      tiny: NumberValue.from(tiny),
+      small: 42,
+      f: 0.1,
+      bi: 9007199254740993n,
+      trimmed: new NumberValue('001.500'),
+    });
+    const got = (await db.get({ pk: 'n' })) ?? {};
+    expect(got.big).toBeInstanceOf(NumberValue);
+    expect((got.big as NumberValue).value).toBe(big);
+    expect((got.tiny as NumberValue).value).toBe(tiny);
+    expect(got.small).toBe(42);
+    expect(got.f).toBe(0.1);
+    expect((got.bi as NumberValue).toBigInt()).toBe(9007199254740993n);
+    expect(got.trimmed).toBe(1.5);
+    const wrapped = await db.get({ pk: 'n' }, { wrapNumbers: true });
+    expect(wrapped?.small).toEqual(new NumberValue('42'));
+    await expect(db.put({ pk: 'x', n: new NumberValue(`${big}9`) })).rejects.toThrow(/39 significant digits/);
+    await expect(db.put({ pk: 'x', n: new NumberValue('1E+126') })).rejects.toThrow(/out of range|range/);
+    await db.close();
+  });
+
+  it('enforces 400 KB items, 2048-byte partition keys and 1024-byte sort keys at the limit and one past', async () => {
+    const db = await Database.create(fresh());
+    // Item size = names + values: "pk" (2) + 1 + "v" (1) + value.
+    const fits = 400 * 1024 - 2 - 1 - 1;
+    await expect(db.put({ pk: 'a', v: 'x'.repeat(fits) })).resolves.toEqual({});
+    await expect(db.put({ pk: 'a', v: 'x'.repeat(fits + 1) })).rejects.toBeInstanceOf(ItemTooLargeError);
+    await expect(db.put({ pk: 'p'.repeat(2048) })).resolves.toEqual({});
+    await expect(db.put({ pk: 'p'.repeat(2049) })).rejects.toThrow(/2049 bytes; the limit is 2048/);
+    const t = await db.createTable('sorted', TableSchema.builder().partitionKey('pk', 'S').sortKey('sk', 'S').build());
+    await expect(t.put({ pk: 'a', sk: 's'.repeat(1024) })).resolves.toEqual({});
+    await expect(t.put({ pk: 'a', sk: 's'.repeat(1025) })).rejects.toThrow(/1025 bytes; the limit is 1024/);
+    await expect(db.put({ pk: 'a', s: new Set<string>() })).rejects.toThrow(/empty set/);
+    await expect(db.put({ pk: 'a', s: new Set([1, 1.0, 2]) })).resolves.toEqual({});
+    await db.close();
+  });
+
+  it('stores binary keys and sorts them bytewise', async () => {
+    const db = await Database.create(fresh());
+    const t = await db.createTable('bin', TableSchema.builder().partitionKey('pk', 'B').sortKey('sk', 'B').build());
+    const pk = new Uint8Array([0, 255, 0]);
+    const sks = [[2], [0, 1], [1], [255], [0], [1, 0]].map((a) => new Uint8Array(a));
+    for (const sk of sks) await t.put({ pk, sk });
+    const page = await t.query({ keyConditionExpression: 'pk = :p', expressionAttributeValues: { ':p': pk } });
+    expect(page.items.map((i) => [...(i.sk as Uint8Array)])).toEqual([[0], [0, 1], [1], [1, 0], [2], [255]]);
+    expect(await t.get({ pk, sk: new Uint8Array([1, 0]) })).toEqual({ pk, sk: new Uint8Array([1, 0]) });
+    await db.close();
+  });
+});
+
+describe('batches', () => {
+  it('batchWrite applies puts and deletes across tables atomically and batchGet reads them', async () => {
+    const db = await Database.create(fresh());
+    const t = await db.createTable('other', TableSchema.builder().partitionKey('id', 'N').build());
+    await db.put({ pk: 'gone' });
+    await db.batchWrite({
+      requestItems: {
+        default: [{ putRequest: { item: { pk: 'a', v: 1 } } }, { deleteRequest: { key: { pk: 'gone' } } }],
+        other: [{ putRequest: { item: { id: 7, name: 'seven' } } }],
+      },
+    });
+    const got = await db.batchGet({
+      requestItems: {
+        default: { keys: [{ pk: 'a' }, { pk: 'gone' }, { pk: 'missing' }] },
+        other: { keys: [{ id: 7 }], projectionExpression: '#n', expressionAttributeNames: { '#n': 'name' } },
+      },
+    });
+    expect(got).toEqual({
+      responses: { default: [{ pk: 'a', v: 1 }], other: [{ name: 'seven' }] },
+      unprocessedKeys: {},
+    });
+    // One bad request: nothing of the batch is applied.
+    await expect(
+      db.batchWrite({
+        requestItems: { default: [{ putRequest: { item: { pk: 'b' } } }, { putRequest: { item: { nopk: 1 } } }] },
+      }),
+    ).rejects.toThrow(/request 2 \(default\)/);
+    expect(await db.get({ pk: 'b' })).toBeUndefined();
+    await expect(
+      db.batchWrite({
+        requestItems: { default: [{ putRequest: { item: { pk: 'd' } } }, { deleteRequest: { key: { pk: 'd' } } }] },
+      }),
+    ).rejects.toThrow(/duplicates/);
+    const many = Array.from({ length: 26 }, (_, i) => ({ putRequest: { item: { pk: `m${i}` } } }));
+    await expect(db.batchWrite({ requestItems: { default: many } })).rejects.toThrow(/at most 25/);
+    await expect(db.batchWrite({ requestItems: { default: many.slice(0, 25) } })).resolves.toEqual({
+      unprocessedItems: {},
+    });
+    const keys = Array.from({ length: 101 }, (_, i) => ({ pk: `m${i}` }));
+    await expect(db.batchGet({ requestItems: { default: { keys } } })).rejects.toThrow(/at most 100/);
+    expect(
+      (await db.batchGet({ requestItems: { default: { keys: keys.slice(0, 100) } } })).responses.default,
+    ).toHaveLength(25);
+    await expect(db.batchGet({ requestItems: { nope: { keys: [{ id: 1 }] } } })).rejects.toMatchObject({
+      code: 'ResourceNotFound',
+    });
+    await t.put({ id: 8 });
+    await db.close();
+  });
+});
+
+describe('the boundary', () => {
+  it('commits the writes of one tick as one group: one fsync for many puts', async () => {
+    const db = await Database.create(fresh());
+    const before = db.stats().walSyncs;
+    await Promise.all(Array.from({ length: 500 }, (_, i) => db.put({ pk: `t${i}` })));
+    const syncs = db.stats().walSyncs - before;
+    expect(syncs).toBeGreaterThanOrEqual(1);
+    expect(syncs).toBeLessThanOrEqual(2);
+    // A bad item in the tick fails alone.
+    const results = await Promise.allSettled([
+      db.put({ pk: 'ok1' }),
+      db.put({ pk: 5 } as never),
+      db.put({ pk: 'ok2' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
+    expect(await db.get({ pk: 'ok2' })).toEqual({ pk: 'ok2' });
+    await db.close();
+  });
+
+  it('close() rejects writes that had not reached the engine with Closed, lets running calls finish, and never crashes', async () => {
+    const path = fresh();
+    const db = await Database.create(path);
+    await db.put({ pk: 'seed' });
+    const running = db.get({ pk: 'seed' });
+    const queued = db.put({ pk: 'late' });
+    const closing = db.close();
+    await expect(queued).rejects.toBeInstanceOf(ClosedError);
+    await expect(running).resolves.toEqual({ pk: 'seed' });
+    await closing;
+    await expect(db.get({ pk: 'seed' })).rejects.toBeInstanceOf(ClosedError);
+    const again = await Database.open(path);
+    expect(await again.get({ pk: 'late' })).toBeUndefined();
+    await again.close();
+  });
+});

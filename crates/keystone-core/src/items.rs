@@ -1,0 +1,340 @@
+//! Item operations on tables, as DynamoDB defines them: put, get, delete, update, and batches
+//! of puts and deletes. Items arrive and leave in the boundary encoding (`item.rs`); they are
+//! validated (`item_size.rs`), their numbers made canonical, and stored under the engine key of
+//! their table's schema (`key.rs`).
+//!
+//! Read-modify-writes (update, and put/delete that return the old item) read the item's newest
+//! version and commit with a `ReadCheck` on it; if another write got there first, they read
+//! again and retry, so each is atomic with respect to every other write of the item.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::batch::WriteBatch;
+use crate::catalog::TableDef;
+use crate::db::{Db, ReadCheck};
+use crate::error::{Error, ErrorCode, Result};
+use crate::expr::{self, ExpressionAttributes};
+use crate::item::{decode_item, encode_item, Item, Value};
+use crate::number::Decimal;
+use crate::options::Durability;
+
+/// How often a read-modify-write retries after losing a race before it gives up.
+const MAX_RETRIES: usize = 10_000;
+
+/// What `update` returns (DynamoDB's `ReturnValues`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnValues {
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+impl ReturnValues {
+    pub fn parse(s: &str) -> Result<ReturnValues> {
+        Ok(match s {
+            "NONE" => ReturnValues::None,
+            "ALL_OLD" => ReturnValues::AllOld,
+            "UPDATED_OLD" => ReturnValues::UpdatedOld,
+            "ALL_NEW" => ReturnValues::AllNew,
+            "UPDATED_NEW" => ReturnValues::UpdatedNew,
+            other => {
+                return Err(Error::validation(format!(
+                    "returnValues must be NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW, not '{other}'"
+                )))
+            }
+        })
+    }
+}
+
+/// An UpdateItem request.
+pub struct UpdateRequest {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    /// Encoded item: placeholder → value.
+    pub values: Option<Vec<u8>>,
+    pub return_values: ReturnValues,
+    pub durability: Option<Durability>,
+}
+
+/// A put or a delete of a batch.
+pub struct WriteOp {
+    pub table: String,
+    /// An encoded item (put) or key (delete).
+    pub data: Vec<u8>,
+    pub put: bool,
+}
+
+/// One table's keys of a batch get.
+pub struct BatchGet {
+    pub table: String,
+    pub keys: Vec<Vec<u8>>,
+    pub projection: Option<String>,
+    pub names: HashMap<String, String>,
+}
+
+/// Every number of `v` in canonical text ("1.50" → "1.5"), as DynamoDB stores it.
+fn canonicalize(v: &mut Value) -> Result<()> {
+    match v {
+        Value::N(n) => *n = Decimal::parse(n)?.to_canonical_string(),
+        Value::Ns(ns) => {
+            for n in ns {
+                *n = Decimal::parse(n)?.to_canonical_string();
+            }
+        }
+        Value::M(m) => m.iter_mut().try_for_each(|(_, v)| canonicalize(v))?,
+        Value::L(l) => l.iter_mut().try_for_each(canonicalize)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Validates an item as DynamoDB's PutItem does and returns it in stored form.
+fn prepare_item(mut item: Item) -> Result<(Item, Vec<u8>)> {
+    crate::item_size::check_item(&item)?;
+    for (_, v) in item.iter_mut() {
+        canonicalize(v)?;
+    }
+    let bytes = encode_item(&item);
+    Ok((item, bytes))
+}
+
+fn decode_values(values: Option<&[u8]>) -> Result<HashMap<String, Value>> {
+    match values {
+        None => Ok(HashMap::new()),
+        Some(b) => Ok(decode_item(b)?.into_iter().collect()),
+    }
+}
+
+/// Keeps the top-level attributes named in `names`.
+fn only(item: &[(String, Value)], names: &[String]) -> Item {
+    item.iter().filter(|(k, _)| names.contains(k)).cloned().collect()
+}
+
+impl Db {
+    fn table_def(&self, table: &str) -> Result<Arc<TableDef>> {
+        self.catalog()?.get(table)
+    }
+
+    /// The engine key of an encoded key object, checked against the table's schema.
+    fn key_for(&self, def: &TableDef, key: &[u8]) -> Result<Vec<u8>> {
+        let key = decode_item(key)?;
+        def.key.check_key_object(&key)?;
+        def.key.engine_key(&key)
+    }
+
+    /// Runs `f` on the item's current value until its write commits unchanged underneath it.
+    fn read_modify_write<T>(
+        &self,
+        def: &TableDef,
+        key: &[u8],
+        durability: Option<Durability>,
+        mut f: impl FnMut(Option<Item>) -> Result<(Option<WriteBatch>, T)>,
+    ) -> Result<T> {
+        for _ in 0..MAX_RETRIES {
+            let newest = self.newest(def.keyspace, key)?;
+            let seq = newest.as_ref().map(|n| n.seq);
+            let old = newest.and_then(|n| n.value).map(|v| decode_item(&v)).transpose()?;
+            let (batch, out) = f(old)?;
+            let Some(batch) = batch else { return Ok(out) };
+            let check = ReadCheck { keyspace: def.keyspace, key: key.to_vec(), seq };
+            match self.write_checked(batch, vec![check], durability) {
+                Ok(_) => return Ok(out),
+                Err(e) if e.code() == ErrorCode::TransactionConflict => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::new(ErrorCode::TransactionConflict, "the item kept changing; the write was not applied"))
+    }
+
+    /// Stores an encoded item; with `return_old`, returns the item it replaced.
+    pub fn put_item(
+        &self,
+        table: &str,
+        item: &[u8],
+        return_old: bool,
+        durability: Option<Durability>,
+    ) -> Result<Option<Vec<u8>>> {
+        let def = self.table_def(table)?;
+        let (item, bytes) = prepare_item(decode_item(item)?)?;
+        let key = def.key.engine_key(&item)?;
+        if !return_old {
+            let mut b = WriteBatch::new();
+            b.put(def.keyspace, key, bytes);
+            self.write(b, durability)?;
+            return Ok(None);
+        }
+        self.read_modify_write(&def, &key, durability, |old| {
+            let mut b = WriteBatch::new();
+            b.put(def.keyspace, key.clone(), bytes.clone());
+            Ok((Some(b), old.map(|o| encode_item(&o))))
+        })
+    }
+
+    /// The encoded item under an encoded key, optionally projected.
+    pub fn get_item(
+        &self,
+        table: &str,
+        key: &[u8],
+        projection: Option<&str>,
+        names: &HashMap<String, String>,
+    ) -> Result<Option<Vec<u8>>> {
+        let def = self.table_def(table)?;
+        let key = self.key_for(&def, key)?;
+        let paths = parse_projection_only(projection, names)?;
+        let Some(bytes) = self.get(def.keyspace, &key)? else { return Ok(None) };
+        match paths {
+            None => Ok(Some(bytes)),
+            Some(paths) => Ok(Some(encode_item(&expr::project(&decode_item(&bytes)?, &paths)))),
+        }
+    }
+
+    /// Deletes the item under an encoded key; with `return_old`, returns it.
+    pub fn delete_item(
+        &self,
+        table: &str,
+        key: &[u8],
+        return_old: bool,
+        durability: Option<Durability>,
+    ) -> Result<Option<Vec<u8>>> {
+        let def = self.table_def(table)?;
+        let key = self.key_for(&def, key)?;
+        if !return_old {
+            let mut b = WriteBatch::new();
+            b.delete(def.keyspace, key);
+            self.write(b, durability)?;
+            return Ok(None);
+        }
+        self.read_modify_write(&def, &key, durability, |old| {
+            let mut b = WriteBatch::new();
+            b.delete(def.keyspace, key.clone());
+            Ok((Some(b), old.map(|o| encode_item(&o))))
+        })
+    }
+
+    /// Applies an update expression to the item under an encoded key (creating it if missing).
+    pub fn update_item(&self, table: &str, key: &[u8], req: &UpdateRequest) -> Result<Option<Vec<u8>>> {
+        let def = self.table_def(table)?;
+        let key_item = decode_item(key)?;
+        def.key.check_key_object(&key_item)?;
+        let engine_key = def.key.engine_key(&key_item)?;
+        let values = decode_values(req.values.as_deref())?;
+        let attrs = ExpressionAttributes::new(&req.names, &values);
+        attrs.validate_keys()?;
+        let update = expr::parse_update(&req.expression, &attrs)?;
+        attrs.check_unused()?;
+        let return_values = req.return_values;
+        self.read_modify_write(&def, &engine_key, req.durability, |old| {
+            let mut new = old.clone().unwrap_or_else(|| key_item.clone());
+            let effect = expr::apply_update(&update, &mut new)?;
+            if let Some(k) = effect.touched.iter().find(|k| def.key.is_key_attribute(k)) {
+                return Err(Error::validation(format!(
+                    "Cannot update attribute {k}. This attribute is part of the key"
+                )));
+            }
+            let (new, bytes) = prepare_item(new)?;
+            let mut b = WriteBatch::new();
+            b.put(def.keyspace, engine_key.clone(), bytes.clone());
+            let out = match return_values {
+                ReturnValues::None => None,
+                ReturnValues::AllOld => old.as_ref().map(|o| encode_item(o)),
+                ReturnValues::UpdatedOld => old.as_ref().map(|o| encode_item(&only(o, &effect.touched))),
+                ReturnValues::AllNew => Some(bytes),
+                ReturnValues::UpdatedNew => Some(encode_item(&only(&new, &effect.touched))),
+            };
+            Ok((Some(b), out.filter(|o| o.len() > 2)))
+        })
+    }
+
+    /// Puts and deletes across tables. `atomic`: all are validated first and commit as one
+    /// batch, or none does (BatchWriteItem). Otherwise each op is validated on its own and the
+    /// valid ones commit as one batch; the result holds each op's error, if any.
+    pub fn write_items(
+        &self,
+        ops: Vec<WriteOp>,
+        atomic: bool,
+        durability: Option<Durability>,
+    ) -> Result<Vec<Option<Error>>> {
+        let mut batch = WriteBatch::new();
+        let mut errors = Vec::with_capacity(ops.len());
+        let mut seen = HashSet::new();
+        for (i, op) in ops.into_iter().enumerate() {
+            let entry = (|| -> Result<(u32, Vec<u8>, Option<Vec<u8>>)> {
+                let def = self.table_def(&op.table)?;
+                if op.put {
+                    let (item, bytes) = prepare_item(decode_item(&op.data)?)?;
+                    Ok((def.keyspace, def.key.engine_key(&item)?, Some(bytes)))
+                } else {
+                    Ok((def.keyspace, self.key_for(&def, &op.data)?, None))
+                }
+            })();
+            match entry {
+                Ok((ks, key, value)) => {
+                    if atomic && !seen.insert((ks, key.clone())) {
+                        return Err(Error::validation("Provided list of item keys contains duplicates"));
+                    }
+                    match value {
+                        Some(v) => batch.put(ks, key, v),
+                        None => batch.delete(ks, key),
+                    }
+                    errors.push(None);
+                }
+                Err(e) if atomic => {
+                    return Err(Error::new(e.code(), format!("request {} ({}): {}", i + 1, op.table, e.message())))
+                }
+                Err(e) => errors.push(Some(e)),
+            }
+        }
+        self.write(batch, durability)?;
+        Ok(errors)
+    }
+
+    /// Reads keys across tables at one snapshot; returns each table's found items, in order.
+    pub fn batch_get(&self, requests: &[BatchGet]) -> Result<Vec<Vec<Vec<u8>>>> {
+        let mut plans = Vec::with_capacity(requests.len());
+        let mut seen = HashSet::new();
+        for r in requests {
+            let def = self.table_def(&r.table)?;
+            let paths = parse_projection_only(r.projection.as_deref(), &r.names)?;
+            let mut keys = Vec::with_capacity(r.keys.len());
+            for k in &r.keys {
+                let key = self.key_for(&def, k)?;
+                if !seen.insert((def.keyspace, key.clone())) {
+                    return Err(Error::validation("Provided list of item keys contains duplicates"));
+                }
+                keys.push(key);
+            }
+            plans.push((def, paths, keys));
+        }
+        let snapshot = self.snapshot();
+        let mut out = Vec::with_capacity(plans.len());
+        for (def, paths, keys) in plans {
+            let mut items = Vec::new();
+            for key in keys {
+                if let Some(bytes) = self.get_at(def.keyspace, &key, snapshot)? {
+                    items.push(match &paths {
+                        None => bytes,
+                        Some(p) => encode_item(&expr::project(&decode_item(&bytes)?, p)),
+                    });
+                }
+            }
+            out.push(items);
+        }
+        Ok(out)
+    }
+}
+
+/// Parses a projection expression on its own (a GetItem's only expression).
+pub(crate) fn parse_projection_only(
+    projection: Option<&str>,
+    names: &HashMap<String, String>,
+) -> Result<Option<expr::Projection>> {
+    let values = HashMap::new();
+    let attrs = ExpressionAttributes::new(names, &values);
+    attrs.validate_keys()?;
+    let paths = projection.map(|p| expr::parse_projection(p, &attrs)).transpose()?;
+    attrs.check_unused()?;
+    Ok(paths)
+}

@@ -1,0 +1,180 @@
+//! Request and result objects of the data-model calls, converted between JavaScript and the
+//! engine. Expression attribute values and keys cross as encoded items (`Buffer`).
+
+use std::collections::HashMap;
+
+use keystone_core::{KeyAttribute, KeySchema, KeyType, Page, QueryRequest, ReadRequest, ScanRequest, Select, TableDef};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use crate::error::{to_napi, validation};
+
+#[napi(object)]
+pub struct NativeKeyAttribute {
+    pub name: String,
+    #[napi(js_name = "type", ts_type = "'S' | 'N' | 'B'")]
+    pub key_type: String,
+}
+
+#[napi(object)]
+pub struct NativeKeySchema {
+    pub partition_key: NativeKeyAttribute,
+    pub sort_key: Option<NativeKeyAttribute>,
+}
+
+#[napi(object)]
+pub struct NativeTableDescription {
+    pub table_name: String,
+    pub partition_key: NativeKeyAttribute,
+    pub sort_key: Option<NativeKeyAttribute>,
+    /// Milliseconds since the Unix epoch.
+    pub creation_date_time: f64,
+}
+
+#[napi(object)]
+pub struct NativeWriteOp {
+    pub table: String,
+    pub put: bool,
+    pub data: Buffer,
+}
+
+#[napi(object)]
+pub struct NativeUpdate {
+    pub update_expression: String,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Buffer>,
+    pub return_values: Option<String>,
+    pub durability: Option<String>,
+}
+
+#[napi(object)]
+pub struct NativeQuery {
+    pub key_condition_expression: String,
+    pub filter_expression: Option<String>,
+    pub projection_expression: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Buffer>,
+    pub scan_index_forward: Option<bool>,
+    pub limit: Option<u32>,
+    pub exclusive_start_key: Option<Buffer>,
+    pub select: Option<String>,
+}
+
+#[napi(object)]
+pub struct NativeScan {
+    pub filter_expression: Option<String>,
+    pub projection_expression: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Buffer>,
+    pub limit: Option<u32>,
+    pub exclusive_start_key: Option<Buffer>,
+    pub segment: Option<u32>,
+    pub total_segments: Option<u32>,
+    pub select: Option<String>,
+}
+
+#[napi(object)]
+pub struct NativeBatchGet {
+    pub table: String,
+    pub keys: Vec<Buffer>,
+    pub projection_expression: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+}
+
+#[napi(object)]
+pub struct NativePage {
+    /// Items as `varint length | encoded item`, back to back.
+    pub items: Buffer,
+    pub count: u32,
+    pub scanned_count: u32,
+    pub last_evaluated_key: Option<Buffer>,
+}
+
+fn attribute(a: NativeKeyAttribute) -> napi::Result<KeyAttribute> {
+    Ok(KeyAttribute { name: a.name, key_type: KeyType::parse(&a.key_type).map_err(to_napi)? })
+}
+
+pub fn key_schema(s: NativeKeySchema) -> napi::Result<KeySchema> {
+    Ok(KeySchema { partition: attribute(s.partition_key)?, sort: s.sort_key.map(attribute).transpose()? })
+}
+
+fn js_attribute(a: &KeyAttribute) -> NativeKeyAttribute {
+    NativeKeyAttribute { name: a.name.clone(), key_type: a.key_type.as_str().to_string() }
+}
+
+pub fn describe(d: &TableDef) -> NativeTableDescription {
+    NativeTableDescription {
+        table_name: d.name.clone(),
+        partition_key: js_attribute(&d.key.partition),
+        sort_key: d.key.sort.as_ref().map(js_attribute),
+        creation_date_time: d.created_at_ms as f64,
+    }
+}
+
+fn read(
+    filter: Option<String>,
+    projection: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Buffer>,
+    limit: Option<u32>,
+    start: Option<Buffer>,
+    select: Option<String>,
+) -> napi::Result<ReadRequest> {
+    if limit == Some(0) {
+        return Err(validation("limit must be at least 1"));
+    }
+    Ok(ReadRequest {
+        filter,
+        projection,
+        names: names.unwrap_or_default(),
+        values: values.map(|v| v.to_vec()),
+        limit: limit.map(|l| l as usize),
+        exclusive_start_key: start.map(|s| s.to_vec()),
+        select: Select::parse(select.as_deref()).map_err(to_napi)?,
+    })
+}
+
+pub fn query(q: NativeQuery) -> napi::Result<QueryRequest> {
+    Ok(QueryRequest {
+        key_condition: q.key_condition_expression,
+        forward: q.scan_index_forward.unwrap_or(true),
+        read: read(
+            q.filter_expression,
+            q.projection_expression,
+            q.names,
+            q.values,
+            q.limit,
+            q.exclusive_start_key,
+            q.select,
+        )?,
+    })
+}
+
+pub fn scan(s: NativeScan) -> napi::Result<ScanRequest> {
+    let segment = match (s.segment, s.total_segments) {
+        (None, None) => None,
+        (Some(seg), Some(total)) => Some((seg, total)),
+        _ => return Err(validation("segment and totalSegments go together: give both or neither")),
+    };
+    Ok(ScanRequest {
+        segment,
+        read: read(
+            s.filter_expression,
+            s.projection_expression,
+            s.names,
+            s.values,
+            s.limit,
+            s.exclusive_start_key,
+            s.select,
+        )?,
+    })
+}
+
+pub fn page(p: Page) -> napi::Result<NativePage> {
+    Ok(NativePage {
+        items: Buffer::from(p.items),
+        count: p.count,
+        scanned_count: p.scanned_count,
+        last_evaluated_key: p.last_evaluated_key.map(Buffer::from),
+    })
+}
