@@ -96,6 +96,7 @@ class Writer {
 declare global {
   interface Buffer {
     utf8Write(s: string, offset: number): number;
+    utf8Slice(start: number, end: number): string;
   }
 }
 
@@ -229,9 +230,10 @@ class Reader {
 
   string(): string {
     const n = this.varint();
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
+    const start = this.pos;
+    const end = start + n;
+    this.pos = end;
+    return this.buf.utf8Slice(start, end);
   }
 
   bytes(): Uint8Array {
@@ -249,8 +251,12 @@ function decodeMap(r: Reader): Record<string, AttributeValue> {
   for (let i = 0; i < n; i++) {
     const name = r.string();
     const value = decodeValue(r);
-    // defineProperty, not assignment: an attribute named "__proto__" stays an attribute.
-    Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__') {
+      // Assignment would set the prototype: define it, so it stays an attribute.
+      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      out[name] = value;
+    }
   }
   return out;
 }

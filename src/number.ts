@@ -53,6 +53,8 @@ export class NumberValue {
 export function numberFromText(text: string, wrap: boolean): number | NumberValue {
   if (wrap) return new NumberValue(text);
   const n = Number(text);
+  // Stored numbers are canonical text, which for most doubles is exactly String(n).
+  if (String(n) === text) return n;
   return Number.isFinite(n) && sameDecimal(String(n), text) ? n : new NumberValue(text);
 }
 

@@ -8,6 +8,7 @@ mod database;
 mod error;
 mod options;
 mod params;
+mod probe;
 mod stats;
 
 use std::sync::Once;
