@@ -5,11 +5,13 @@
  */
 export type { AttributeValue, Item } from './src/codec';
 export { Database } from './src/database';
-export type { KeystoneErrorCode } from './src/errors';
+export type { CancellationReason, KeystoneErrorCode } from './src/errors';
 export {
   AlreadyExistsError,
   ClosedError,
+  ConditionalCheckFailedError,
   CorruptionError,
+  IdempotentParameterMismatchError,
   IoError,
   ItemTooLargeError,
   KeystoneError,
@@ -18,6 +20,7 @@ export {
   PoisonedError,
   ResourceInUseError,
   ResourceNotFoundError,
+  TransactionCanceledError,
   TransactionConflictError,
   ValidationError,
 } from './src/errors';
@@ -35,6 +38,7 @@ export type {
   BatchGetResult,
   BatchWriteParams,
   BatchWriteResult,
+  Conditional,
   DeleteOptions,
   ExpressionAttributes,
   GetOptions,
@@ -44,6 +48,10 @@ export type {
   ReturnValues,
   ScanParams,
   TableDescription,
+  TransactGetAction,
+  TransactGetResult,
+  TransactWriteAction,
+  TransactWriteOptions,
   UpdateOptions,
   WriteOptions,
   WriteRequest,

@@ -5,13 +5,14 @@
  */
 import { decodeItem, encodeItem, type Item } from './codec';
 import { describe } from './describe';
-import { ValidationError } from './errors';
+import { type CancellationReason, TransactionCanceledError, ValidationError } from './errors';
 import type { DatabaseOptions, Health, OpenOptions, Stats } from './options';
 import type {
   BatchGetParams,
   BatchGetResult,
   BatchWriteParams,
   BatchWriteResult,
+  Conditional,
   DeleteOptions,
   GetOptions,
   Page,
@@ -19,6 +20,10 @@ import type {
   QueryParams,
   ScanParams,
   TableDescription,
+  TransactGetAction,
+  TransactGetResult,
+  TransactWriteAction,
+  TransactWriteOptions,
   UpdateOptions,
   WriteOptions,
   WriteResult,
@@ -81,6 +86,32 @@ function nativeSchema(schema: TableSchema | undefined) {
     partitionKey: { name: schema.partitionKey.name, type: schema.partitionKey.type },
     sortKey: schema.sortKey === undefined ? undefined : { name: schema.sortKey.name, type: schema.sortKey.type },
   };
+}
+
+/** A transactWrite action as the native side takes it. */
+function transactAction(a: TransactWriteAction, i: number) {
+  const common = (c: Conditional & { tableName?: string }) => ({
+    table: c.tableName ?? DEFAULT_TABLE,
+    conditionExpression: c.conditionExpression,
+    names: c.expressionAttributeNames,
+    values: c.expressionAttributeValues === undefined ? undefined : encodeItem(c.expressionAttributeValues),
+    returnValuesOnConditionCheckFailure: c.returnValuesOnConditionCheckFailure,
+  });
+  if (typeof a !== 'object' || a === null) throw new ValidationError(`action ${i + 1} must be an object`);
+  if ('put' in a) return { ...common(a.put), kind: 'put' as const, data: encodeItem(a.put.item) };
+  if ('update' in a) {
+    return {
+      ...common(a.update),
+      kind: 'update' as const,
+      data: encodeItem(a.update.key),
+      updateExpression: a.update.updateExpression,
+    };
+  }
+  if ('delete' in a) return { ...common(a.delete), kind: 'delete' as const, data: encodeItem(a.delete.key) };
+  if ('conditionCheck' in a) {
+    return { ...common(a.conditionCheck), kind: 'conditionCheck' as const, data: encodeItem(a.conditionCheck.key) };
+  }
+  throw new ValidationError(`action ${i + 1} needs one of put, update, delete, conditionCheck`);
 }
 
 function checkPath(path: unknown): string {
@@ -233,6 +264,46 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
     }
     await this.#session.run((db) => db.writeItems(ops, true, options?.durability));
     return { unprocessedItems: {} };
+  }
+
+  // Transactions.
+
+  /**
+   * Up to 100 puts, updates, deletes and condition checks across tables, all applied or none.
+   * A false condition cancels it with `TransactionCanceledError`, one reason per action.
+   */
+  async transactWrite(actions: TransactWriteAction[], options?: TransactWriteOptions): Promise<void> {
+    if (!Array.isArray(actions)) throw new ValidationError('transactWrite takes an array of actions');
+    const native = actions.map((a, i) => transactAction(a, i));
+    const out = await this.#session.run((db) =>
+      db.transactWrite(native, options?.clientRequestToken, options?.durability),
+    );
+    if (out.canceled) {
+      throw new TransactionCanceledError(
+        out.reasons.map((r) => {
+          const reason: CancellationReason = { code: r.code };
+          if (r.message !== undefined && r.message !== null) reason.message = r.message;
+          if (r.item !== undefined && r.item !== null) reason.item = decodeItem(r.item);
+          return reason;
+        }),
+      );
+    }
+  }
+
+  /** Up to 100 items across tables, read at one snapshot. */
+  async transactGet(actions: TransactGetAction[], options?: { wrapNumbers?: boolean }): Promise<TransactGetResult> {
+    if (!Array.isArray(actions)) throw new ValidationError('transactGet takes an array of actions');
+    const gets = actions.map((a) => {
+      if (typeof a?.get !== 'object' || a.get === null) throw new ValidationError('each transactGet action needs get');
+      return {
+        table: a.get.tableName ?? DEFAULT_TABLE,
+        key: encodeItem(a.get.key),
+        projectionExpression: a.get.projectionExpression,
+        names: a.get.expressionAttributeNames,
+      };
+    });
+    const out = await this.#session.run((db) => db.transactGet(gets));
+    return { responses: out.map((b) => (b === null ? {} : { item: decodeItem(b, options?.wrapNumbers) })) };
   }
 
   // Maintenance.

@@ -18,7 +18,10 @@ export type KeystoneErrorCode =
   | 'Poisoned'
   | 'ResourceNotFound'
   | 'ResourceInUse'
-  | 'TransactionConflict';
+  | 'TransactionConflict'
+  | 'ConditionalCheckFailed'
+  | 'TransactionCanceled'
+  | 'IdempotentParameterMismatch';
 
 export class KeystoneError extends Error {
   readonly code: KeystoneErrorCode;
@@ -104,6 +107,45 @@ export class TransactionConflictError extends KeystoneError {
   }
 }
 
+/** A condition expression was false; nothing was written. */
+export class ConditionalCheckFailedError extends KeystoneError {
+  /** The item as it was, if `returnValuesOnConditionCheckFailure: 'ALL_OLD'` asked for it. */
+  readonly item?: Record<string, unknown>;
+
+  constructor(message = 'The conditional request failed', item?: Record<string, unknown>) {
+    super('ConditionalCheckFailed', message);
+    if (item !== undefined) this.item = item;
+  }
+}
+
+/** Why one action of a canceled transaction failed. */
+export interface CancellationReason {
+  /** 'None' (this action was fine), 'ConditionalCheckFailed' or 'ValidationError'. */
+  code: string;
+  message?: string;
+  item?: Record<string, unknown>;
+}
+
+/** A transaction was canceled; nothing of it was written. One reason per action, in order. */
+export class TransactionCanceledError extends KeystoneError {
+  readonly cancellationReasons: CancellationReason[];
+
+  constructor(reasons: CancellationReason[]) {
+    super(
+      'TransactionCanceled',
+      `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.code).join(', ')}]`,
+    );
+    this.cancellationReasons = reasons;
+  }
+}
+
+/** A clientRequestToken was reused for a different transaction within 10 minutes. */
+export class IdempotentParameterMismatchError extends KeystoneError {
+  constructor(message: string) {
+    super('IdempotentParameterMismatch', message);
+  }
+}
+
 const classes: Record<string, (message: string) => KeystoneError> = {
   Validation: (m) => new ValidationError(m),
   ItemTooLarge: (m) => new ItemTooLargeError(m),
@@ -117,6 +159,7 @@ const classes: Record<string, (message: string) => KeystoneError> = {
   ResourceNotFound: (m) => new ResourceNotFoundError(m),
   ResourceInUse: (m) => new ResourceInUseError(m),
   TransactionConflict: (m) => new TransactionConflictError(m),
+  IdempotentParameterMismatch: (m) => new IdempotentParameterMismatchError(m),
 };
 
 /** Maps an error thrown by the native binding to a `KeystoneError`; other errors pass through. */

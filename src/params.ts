@@ -29,20 +29,53 @@ export interface WriteOptions {
   durability?: Durability;
 }
 
-export interface PutOptions extends WriteOptions, ReadOptions {
+export interface Conditional extends ExpressionAttributes {
+  /** Write only if this holds on the current item (a missing item has no attributes). */
+  conditionExpression?: string;
+  /** `'ALL_OLD'` puts the current item on the `ConditionalCheckFailedError` when the condition fails. */
+  returnValuesOnConditionCheckFailure?: 'NONE' | 'ALL_OLD';
+}
+
+export interface PutOptions extends WriteOptions, ReadOptions, Conditional {
   /** `'ALL_OLD'` returns the item this put replaced. */
   returnValues?: 'NONE' | 'ALL_OLD';
 }
 
-export interface DeleteOptions extends WriteOptions, ReadOptions {
+export interface DeleteOptions extends WriteOptions, ReadOptions, Conditional {
   /** `'ALL_OLD'` returns the item this delete removed. */
   returnValues?: 'NONE' | 'ALL_OLD';
 }
 
-export interface UpdateOptions extends WriteOptions, ReadOptions, ExpressionAttributes {
+export interface UpdateOptions extends WriteOptions, ReadOptions, Conditional {
   /** e.g. `'SET #n = :name, visits = visits + :one REMOVE tmp'`. */
   updateExpression: string;
   returnValues?: ReturnValues;
+}
+
+interface TransactTarget {
+  /** The table; the default table if omitted. */
+  tableName?: string;
+}
+
+/** One action of `transactWrite`, in DynamoDB's TransactItems shape. */
+export type TransactWriteAction =
+  | { put: TransactTarget & Conditional & { item: Item } }
+  | { update: TransactTarget & Conditional & { key: Item; updateExpression: string } }
+  | { delete: TransactTarget & Conditional & { key: Item } }
+  | { conditionCheck: TransactTarget & Conditional & { key: Item; conditionExpression: string } };
+
+export interface TransactWriteOptions extends WriteOptions {
+  /** Makes the transaction idempotent for 10 minutes (1 to 36 characters). */
+  clientRequestToken?: string;
+}
+
+export type TransactGetAction = {
+  get: TransactTarget & { key: Item; projectionExpression?: string; expressionAttributeNames?: Record<string, string> };
+};
+
+export interface TransactGetResult {
+  /** One entry per action, in order; `item` is absent for a missing item. */
+  responses: { item?: Item }[];
 }
 
 export interface WriteResult {

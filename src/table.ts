@@ -4,7 +4,7 @@
  */
 import { decodeItem, decodeItems, encodeItem, type Item } from './codec';
 import { describe as describeNative } from './describe';
-import { ValidationError } from './errors';
+import { ConditionalCheckFailedError, ValidationError } from './errors';
 import type {
   DeleteOptions,
   ExpressionAttributes,
@@ -24,6 +24,32 @@ type AnyKey = Record<string, unknown>;
 /** Expression attribute values cross as one encoded item whose attribute names are the placeholders. */
 function encodeValues(e: ExpressionAttributes): Buffer | undefined {
   return e.expressionAttributeValues === undefined ? undefined : encodeItem(e.expressionAttributeValues);
+}
+
+/** Plain puts and deletes take the per-tick group; the rest need a call of their own. */
+function needsNative(o: PutOptions | DeleteOptions | undefined): boolean {
+  return (
+    o !== undefined &&
+    ((o.returnValues !== undefined && o.returnValues !== 'NONE') || o.conditionExpression !== undefined)
+  );
+}
+
+function writeParams(o: PutOptions | DeleteOptions) {
+  return {
+    returnValues: o.returnValues,
+    conditionExpression: o.conditionExpression,
+    names: o.expressionAttributeNames,
+    values: encodeValues(o),
+    returnValuesOnConditionCheckFailure: o.returnValuesOnConditionCheckFailure,
+    durability: o.durability,
+  };
+}
+
+/** The result of a put, delete or update; a failed condition throws. */
+function outcome(o: { conditionFailed: boolean; attributes?: Buffer | null }, wrap: boolean | undefined): WriteResult {
+  const attributes = o.attributes === undefined || o.attributes === null ? undefined : decodeItem(o.attributes, wrap);
+  if (o.conditionFailed) throw new ConditionalCheckFailedError(undefined, attributes);
+  return attributes === undefined ? {} : { attributes };
 }
 
 function checkLimit(limit: unknown): number | undefined {
@@ -87,17 +113,18 @@ export class Table<K extends AnyKey = AnyKey> {
     this.name = name;
   }
 
-  /** Stores `item`, replacing any item with the same key. Writes issued in one tick commit together. */
+  /**
+   * Stores `item`, replacing any item with the same key; with `conditionExpression`, only if it
+   * holds (else `ConditionalCheckFailedError`). Plain puts issued in one tick commit together.
+   */
   async put(item: Item & K, options?: PutOptions): Promise<WriteResult> {
     const data = encodeItem(item);
-    if (options?.returnValues === undefined || options.returnValues === 'NONE') {
+    if (!needsNative(options)) {
       await this.#session.queueWrite(this.name, true, data, options?.durability);
       return {};
     }
-    const old = await this.#session.run((db) =>
-      db.put(this.name, data, options.returnValues ?? 'NONE', options.durability),
-    );
-    return old === null ? {} : { attributes: decodeItem(old, options.wrapNumbers) };
+    const out = await this.#session.run((db) => db.put(this.name, data, writeParams(options ?? {})));
+    return outcome(out, options?.wrapNumbers);
   }
 
   /** The item with `key`, or `undefined`. */
@@ -118,17 +145,15 @@ export class Table<K extends AnyKey = AnyKey> {
     return out === null ? undefined : decodeItem(out, options?.wrapNumbers);
   }
 
-  /** Deletes the item with `key`; deleting a missing item is not an error. */
+  /** Deletes the item with `key` (a missing item is not an error); optionally only if a condition holds. */
   async delete(key: K, options?: DeleteOptions): Promise<WriteResult> {
     const data = encodeItem(key);
-    if (options?.returnValues === undefined || options.returnValues === 'NONE') {
+    if (!needsNative(options)) {
       await this.#session.queueWrite(this.name, false, data, options?.durability);
       return {};
     }
-    const old = await this.#session.run((db) =>
-      db.delete(this.name, data, options.returnValues ?? 'NONE', options.durability),
-    );
-    return old === null ? {} : { attributes: decodeItem(old, options.wrapNumbers) };
+    const out = await this.#session.run((db) => db.delete(this.name, data, writeParams(options ?? {})));
+    return outcome(out, options?.wrapNumbers);
   }
 
   /** Applies an update expression to the item with `key` (creating it if missing), atomically. */
@@ -139,13 +164,15 @@ export class Table<K extends AnyKey = AnyKey> {
     const data = encodeItem(key);
     const params = {
       updateExpression: options.updateExpression,
+      conditionExpression: options.conditionExpression,
       names: options.expressionAttributeNames,
       values: encodeValues(options),
       returnValues: options.returnValues,
+      returnValuesOnConditionCheckFailure: options.returnValuesOnConditionCheckFailure,
       durability: options.durability,
     };
     const out = await this.#session.run((db) => db.update(this.name, data, params));
-    return out === null ? {} : { attributes: decodeItem(out, options.wrapNumbers) };
+    return outcome(out, options.wrapNumbers);
   }
 
   /** One page of the items of one partition, in sort-key order. */

@@ -117,6 +117,8 @@ pub(crate) struct Inner {
     /// fsyncs of the WAL so far: with group commit, fewer than the writes they made durable.
     pub wal_syncs: AtomicU64,
     obsolete: Mutex<Vec<Obsolete>>,
+    /// Client request tokens of recent transactions: token → (request hash, when).
+    pub tx_tokens: Mutex<HashMap<String, (u64, Instant)>>,
     /// Serializes flushes (the flusher thread and `flush()`).
     pub flush_lock: Mutex<()>,
     /// Released at close while the registry is held, so a reopen never sees a stale lock.
@@ -364,6 +366,7 @@ impl Inner {
             wal_syncs: AtomicU64::new(0),
             obsolete: Mutex::new(Vec::new()),
             flush_lock: Mutex::new(()),
+            tx_tokens: Mutex::new(HashMap::new()),
             lock: Mutex::new(Some(lock)),
             options,
         })

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     /// An item changed between the read and the write of a read-modify-write, too often to
     /// retry (DynamoDB's TransactionConflict).
     TransactionConflict,
+    /// A clientRequestToken was reused for a different transaction within 10 minutes.
+    IdempotentParameterMismatch,
 }
 
 impl ErrorCode {
@@ -50,6 +52,7 @@ impl ErrorCode {
             ErrorCode::ResourceNotFound => "ResourceNotFound",
             ErrorCode::ResourceInUse => "ResourceInUse",
             ErrorCode::TransactionConflict => "TransactionConflict",
+            ErrorCode::IdempotentParameterMismatch => "IdempotentParameterMismatch",
         }
     }
 }

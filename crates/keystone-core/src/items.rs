@@ -49,14 +49,51 @@ impl ReturnValues {
     }
 }
 
-/// An UpdateItem request.
+/// An UpdateItem request. The condition, if any, shares the update's placeholders.
 pub struct UpdateRequest {
     pub expression: String,
+    pub condition: Option<String>,
     pub names: HashMap<String, String>,
     /// Encoded item: placeholder → value.
     pub values: Option<Vec<u8>>,
     pub return_values: ReturnValues,
+    /// Return the current item when the condition fails (`returnValuesOnConditionCheckFailure`).
+    pub return_old_on_condition_failure: bool,
     pub durability: Option<Durability>,
+}
+
+/// A PutItem or DeleteItem request's options.
+#[derive(Default)]
+pub struct WriteRequest {
+    /// Return the replaced or deleted item (`returnValues: ALL_OLD`).
+    pub return_old: bool,
+    pub condition: Option<String>,
+    pub names: HashMap<String, String>,
+    pub values: Option<Vec<u8>>,
+    pub return_old_on_condition_failure: bool,
+    pub durability: Option<Durability>,
+}
+
+/// How a write with a condition ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; carries what `returnValues` asked for.
+    Done(Option<Vec<u8>>),
+    /// The condition was false; nothing was written. Carries the item if it was asked for.
+    ConditionFailed(Option<Vec<u8>>),
+}
+
+/// Parses a condition together with the other expressions of its request.
+pub(crate) fn parse_condition(text: Option<&str>, attrs: &ExpressionAttributes<'_>) -> Result<Option<expr::Condition>> {
+    text.map(|c| expr::parse_condition(c, attrs)).transpose()
+}
+
+/// Whether `cond` holds on `old` (a missing item is an item with no attributes).
+pub(crate) fn holds(cond: Option<&expr::Condition>, old: Option<&Item>) -> Result<bool> {
+    match cond {
+        None => Ok(true),
+        Some(c) => expr::eval_condition(c, old.map_or(&[][..], |o| o.as_slice())),
+    }
 }
 
 /// A put or a delete of a batch.
@@ -92,7 +129,7 @@ fn canonicalize(v: &mut Value) -> Result<()> {
 }
 
 /// Validates an item as DynamoDB's PutItem does and returns it in stored form.
-fn prepare_item(mut item: Item) -> Result<(Item, Vec<u8>)> {
+pub(crate) fn prepare_item(mut item: Item) -> Result<(Item, Vec<u8>)> {
     crate::item_size::check_item(&item)?;
     for (_, v) in item.iter_mut() {
         canonicalize(v)?;
@@ -149,27 +186,31 @@ impl Db {
         Err(Error::new(ErrorCode::TransactionConflict, "the item kept changing; the write was not applied"))
     }
 
-    /// Stores an encoded item; with `return_old`, returns the item it replaced.
-    pub fn put_item(
-        &self,
-        table: &str,
-        item: &[u8],
-        return_old: bool,
-        durability: Option<Durability>,
-    ) -> Result<Option<Vec<u8>>> {
+    /// Stores an encoded item; optionally only if a condition holds, optionally returning the
+    /// item it replaced.
+    pub fn put_item(&self, table: &str, item: &[u8], req: &WriteRequest) -> Result<WriteOutcome> {
         let def = self.table_def(table)?;
         let (item, bytes) = prepare_item(decode_item(item)?)?;
         let key = def.key.engine_key(&item)?;
-        if !return_old {
+        let values = decode_values(req.values.as_deref())?;
+        let attrs = ExpressionAttributes::new(&req.names, &values);
+        attrs.validate_keys()?;
+        let cond = parse_condition(req.condition.as_deref(), &attrs)?;
+        attrs.check_unused()?;
+        if !req.return_old && cond.is_none() {
             let mut b = WriteBatch::new();
             b.put(def.keyspace, key, bytes);
-            self.write(b, durability)?;
-            return Ok(None);
+            self.write(b, req.durability)?;
+            return Ok(WriteOutcome::Done(None));
         }
-        self.read_modify_write(&def, &key, durability, |old| {
+        self.read_modify_write(&def, &key, req.durability, |old| {
+            if !holds(cond.as_ref(), old.as_ref())? {
+                let item = old.filter(|_| req.return_old_on_condition_failure).map(|o| encode_item(&o));
+                return Ok((None, WriteOutcome::ConditionFailed(item)));
+            }
             let mut b = WriteBatch::new();
             b.put(def.keyspace, key.clone(), bytes.clone());
-            Ok((Some(b), old.map(|o| encode_item(&o))))
+            Ok((Some(b), WriteOutcome::Done(old.filter(|_| req.return_old).map(|o| encode_item(&o)))))
         })
     }
 
@@ -191,31 +232,35 @@ impl Db {
         }
     }
 
-    /// Deletes the item under an encoded key; with `return_old`, returns it.
-    pub fn delete_item(
-        &self,
-        table: &str,
-        key: &[u8],
-        return_old: bool,
-        durability: Option<Durability>,
-    ) -> Result<Option<Vec<u8>>> {
+    /// Deletes the item under an encoded key; optionally only if a condition holds, optionally
+    /// returning it.
+    pub fn delete_item(&self, table: &str, key: &[u8], req: &WriteRequest) -> Result<WriteOutcome> {
         let def = self.table_def(table)?;
         let key = self.key_for(&def, key)?;
-        if !return_old {
+        let values = decode_values(req.values.as_deref())?;
+        let attrs = ExpressionAttributes::new(&req.names, &values);
+        attrs.validate_keys()?;
+        let cond = parse_condition(req.condition.as_deref(), &attrs)?;
+        attrs.check_unused()?;
+        if !req.return_old && cond.is_none() {
             let mut b = WriteBatch::new();
             b.delete(def.keyspace, key);
-            self.write(b, durability)?;
-            return Ok(None);
+            self.write(b, req.durability)?;
+            return Ok(WriteOutcome::Done(None));
         }
-        self.read_modify_write(&def, &key, durability, |old| {
+        self.read_modify_write(&def, &key, req.durability, |old| {
+            if !holds(cond.as_ref(), old.as_ref())? {
+                let item = old.filter(|_| req.return_old_on_condition_failure).map(|o| encode_item(&o));
+                return Ok((None, WriteOutcome::ConditionFailed(item)));
+            }
             let mut b = WriteBatch::new();
             b.delete(def.keyspace, key.clone());
-            Ok((Some(b), old.map(|o| encode_item(&o))))
+            Ok((Some(b), WriteOutcome::Done(old.filter(|_| req.return_old).map(|o| encode_item(&o)))))
         })
     }
 
     /// Applies an update expression to the item under an encoded key (creating it if missing).
-    pub fn update_item(&self, table: &str, key: &[u8], req: &UpdateRequest) -> Result<Option<Vec<u8>>> {
+    pub fn update_item(&self, table: &str, key: &[u8], req: &UpdateRequest) -> Result<WriteOutcome> {
         let def = self.table_def(table)?;
         let key_item = decode_item(key)?;
         def.key.check_key_object(&key_item)?;
@@ -224,9 +269,14 @@ impl Db {
         let attrs = ExpressionAttributes::new(&req.names, &values);
         attrs.validate_keys()?;
         let update = expr::parse_update(&req.expression, &attrs)?;
+        let cond = parse_condition(req.condition.as_deref(), &attrs)?;
         attrs.check_unused()?;
         let return_values = req.return_values;
         self.read_modify_write(&def, &engine_key, req.durability, |old| {
+            if !holds(cond.as_ref(), old.as_ref())? {
+                let item = old.filter(|_| req.return_old_on_condition_failure).map(|o| encode_item(&o));
+                return Ok((None, WriteOutcome::ConditionFailed(item)));
+            }
             let mut new = old.clone().unwrap_or_else(|| key_item.clone());
             let effect = expr::apply_update(&update, &mut new)?;
             if let Some(k) = effect.touched.iter().find(|k| def.key.is_key_attribute(k)) {
@@ -244,7 +294,7 @@ impl Db {
                 ReturnValues::AllNew => Some(bytes),
                 ReturnValues::UpdatedNew => Some(encode_item(&only(&new, &effect.touched))),
             };
-            Ok((Some(b), out.filter(|o| o.len() > 2)))
+            Ok((Some(b), WriteOutcome::Done(out.filter(|o| o.len() > 2))))
         })
     }
 

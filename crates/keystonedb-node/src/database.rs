@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use keystone_core::{BatchGet, Db, ReturnValues, UpdateRequest, WriteOp};
+use keystone_core::{BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOp, WriteOutcome, WriteRequest};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -14,8 +14,8 @@ use parking_lot::Mutex;
 use crate::error::{closed, to_napi};
 use crate::options::{durability_opt, to_engine, NativeOptions};
 use crate::params::{
-    self, NativeBatchGet, NativeKeySchema, NativePage, NativeQuery, NativeScan, NativeTableDescription, NativeUpdate,
-    NativeWriteOp,
+    self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeTableDescription,
+    NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite, NativeWriteOp,
 };
 use crate::stats::{self, NativeHealth, NativeStats};
 
@@ -64,6 +64,21 @@ type BatchGetJob = AsyncTask<Job<Vec<Vec<Vec<u8>>>, Vec<Vec<Buffer>>>>;
 type TableJob = AsyncTask<Job<std::sync::Arc<keystone_core::TableDef>, NativeTableDescription>>;
 type UnitJob = AsyncTask<Job<(), ()>>;
 type OpenJob = AsyncTask<Job<Db, NativeDb>>;
+type OutcomeJob = AsyncTask<Job<WriteOutcome, NativeOutcome>>;
+type TxJob = AsyncTask<Job<TxOutcome, NativeTxOutcome>>;
+type TxGetJob = AsyncTask<Job<Vec<Option<Vec<u8>>>, Vec<Option<Buffer>>>>;
+
+/// A put's or delete's options, converted.
+fn write_request(p: NativeWrite) -> napi::Result<WriteRequest> {
+    Ok(WriteRequest {
+        return_old: return_old(p.return_values.as_deref().unwrap_or("NONE"))?,
+        condition: p.condition_expression,
+        names: p.names.unwrap_or_default(),
+        values: p.values.map(|v| v.to_vec()),
+        return_old_on_condition_failure: params::on_failure(p.return_values_on_condition_check_failure.as_deref())?,
+        durability: durability_opt(p.durability)?,
+    })
+}
 
 fn unit(_: ()) -> napi::Result<()> {
     Ok(())
@@ -126,32 +141,50 @@ impl NativeDb {
         ))
     }
 
-    /// Stores an encoded item, returning the replaced one if `returnValues` is ALL_OLD.
-    #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn put(
-        &self,
-        table: String,
-        item: &[u8],
-        return_values: String,
-        durability: Option<String>,
-    ) -> napi::Result<ItemJob> {
-        let (db, item, old, d) =
-            (self.handle()?, item.to_vec(), return_old(&return_values)?, durability_opt(durability)?);
-        Ok(job(move || db.put_item(&table, &item, old, d), buffer))
+    /// Stores an encoded item: optionally only if a condition holds, optionally returning the
+    /// replaced item.
+    #[napi(ts_return_type = "Promise<NativeOutcome>")]
+    pub fn put(&self, table: String, item: &[u8], params: NativeWrite) -> napi::Result<OutcomeJob> {
+        let (db, item, req) = (self.handle()?, item.to_vec(), write_request(params)?);
+        Ok(job(move || db.put_item(&table, &item, &req), params::outcome))
     }
 
-    /// Deletes under an encoded key, returning the deleted item if `returnValues` is ALL_OLD.
-    #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn delete(
+    /// Deletes under an encoded key: optionally only if a condition holds, optionally returning
+    /// the deleted item.
+    #[napi(ts_return_type = "Promise<NativeOutcome>")]
+    pub fn delete(&self, table: String, key: &[u8], params: NativeWrite) -> napi::Result<OutcomeJob> {
+        let (db, key, req) = (self.handle()?, key.to_vec(), write_request(params)?);
+        Ok(job(move || db.delete_item(&table, &key, &req), params::outcome))
+    }
+
+    /// Applies or cancels a write transaction.
+    #[napi(ts_return_type = "Promise<NativeTxOutcome>")]
+    pub fn transact_write(
         &self,
-        table: String,
-        key: &[u8],
-        return_values: String,
+        actions: Vec<NativeTxAction>,
+        client_request_token: Option<String>,
         durability: Option<String>,
-    ) -> napi::Result<ItemJob> {
-        let (db, key, old, d) =
-            (self.handle()?, key.to_vec(), return_old(&return_values)?, durability_opt(durability)?);
-        Ok(job(move || db.delete_item(&table, &key, old, d), buffer))
+    ) -> napi::Result<TxJob> {
+        let db = self.handle()?;
+        let actions = actions.into_iter().map(params::tx_action).collect::<napi::Result<Vec<_>>>()?;
+        let durability = durability_opt(durability)?;
+        Ok(job(move || db.transact_write(actions, client_request_token.as_deref(), durability), params::tx_outcome))
+    }
+
+    /// Reads items across tables at one snapshot; null where an item is missing.
+    #[napi(ts_return_type = "Promise<Array<Buffer | null>>")]
+    pub fn transact_get(&self, gets: Vec<NativeTxGet>) -> napi::Result<TxGetJob> {
+        let db = self.handle()?;
+        let gets: Vec<TxGet> = gets
+            .into_iter()
+            .map(|g| TxGet {
+                table: g.table,
+                key: g.key.to_vec(),
+                projection: g.projection_expression,
+                names: g.names.unwrap_or_default(),
+            })
+            .collect();
+        Ok(job(move || db.transact_get(&gets), |items| Ok(items.into_iter().map(|i| i.map(Buffer::from)).collect())))
     }
 
     /// The encoded item under an encoded key, or null.
@@ -181,17 +214,21 @@ impl NativeDb {
     }
 
     /// Applies an update expression; resolves with what `returnValues` asked for, or null.
-    #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn update(&self, table: String, key: &[u8], params: NativeUpdate) -> napi::Result<ItemJob> {
+    #[napi(ts_return_type = "Promise<NativeOutcome>")]
+    pub fn update(&self, table: String, key: &[u8], params: NativeUpdate) -> napi::Result<OutcomeJob> {
         let (db, key) = (self.handle()?, key.to_vec());
         let req = UpdateRequest {
             expression: params.update_expression,
+            condition: params.condition_expression,
             names: params.names.unwrap_or_default(),
             values: params.values.map(|v| v.to_vec()),
             return_values: ReturnValues::parse(params.return_values.as_deref().unwrap_or("NONE")).map_err(to_napi)?,
+            return_old_on_condition_failure: params::on_failure(
+                params.return_values_on_condition_check_failure.as_deref(),
+            )?,
             durability: durability_opt(params.durability)?,
         };
-        Ok(job(move || db.update_item(&table, &key, &req), buffer))
+        Ok(job(move || db.update_item(&table, &key, &req), params::outcome))
     }
 
     #[napi(ts_return_type = "Promise<NativePage>")]

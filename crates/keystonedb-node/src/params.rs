@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use keystone_core::{KeyAttribute, KeySchema, KeyType, Page, QueryRequest, ReadRequest, ScanRequest, Select, TableDef};
+use keystone_core::{
+    KeyAttribute, KeySchema, KeyType, Page, QueryRequest, ReadRequest, ScanRequest, Select, TableDef, TxAction, TxKind,
+    TxOutcome, WriteOutcome,
+};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
@@ -41,10 +44,66 @@ pub struct NativeWriteOp {
 #[napi(object)]
 pub struct NativeUpdate {
     pub update_expression: String,
+    pub condition_expression: Option<String>,
     pub names: Option<HashMap<String, String>>,
     pub values: Option<Buffer>,
     pub return_values: Option<String>,
+    pub return_values_on_condition_check_failure: Option<String>,
     pub durability: Option<String>,
+}
+
+/// Options of a put or delete.
+#[napi(object)]
+pub struct NativeWrite {
+    pub return_values: Option<String>,
+    pub condition_expression: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Buffer>,
+    pub return_values_on_condition_check_failure: Option<String>,
+    pub durability: Option<String>,
+}
+
+/// How a put, delete or update ended: `attributes` holds what returnValues asked for or, when
+/// `conditionFailed`, the current item if returnValuesOnConditionCheckFailure asked for it.
+#[napi(object)]
+pub struct NativeOutcome {
+    pub condition_failed: bool,
+    pub attributes: Option<Buffer>,
+}
+
+#[napi(object)]
+pub struct NativeTxAction {
+    pub table: String,
+    #[napi(ts_type = "'put' | 'update' | 'delete' | 'conditionCheck'")]
+    pub kind: String,
+    /// The item (put) or the key (the others), encoded.
+    pub data: Buffer,
+    pub update_expression: Option<String>,
+    pub condition_expression: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Buffer>,
+    pub return_values_on_condition_check_failure: Option<String>,
+}
+
+#[napi(object)]
+pub struct NativeTxReason {
+    pub code: String,
+    pub message: Option<String>,
+    pub item: Option<Buffer>,
+}
+
+#[napi(object)]
+pub struct NativeTxOutcome {
+    pub canceled: bool,
+    pub reasons: Vec<NativeTxReason>,
+}
+
+#[napi(object)]
+pub struct NativeTxGet {
+    pub table: String,
+    pub key: Buffer,
+    pub projection_expression: Option<String>,
+    pub names: Option<HashMap<String, String>>,
 }
 
 #[napi(object)]
@@ -176,5 +235,61 @@ pub fn page(p: Page) -> napi::Result<NativePage> {
         count: p.count,
         scanned_count: p.scanned_count,
         last_evaluated_key: p.last_evaluated_key.map(Buffer::from),
+    })
+}
+
+/// `returnValuesOnConditionCheckFailure`: NONE (default) or ALL_OLD.
+pub fn on_failure(s: Option<&str>) -> napi::Result<bool> {
+    match s {
+        None | Some("NONE") => Ok(false),
+        Some("ALL_OLD") => Ok(true),
+        Some(other) => {
+            Err(validation(format!("returnValuesOnConditionCheckFailure must be NONE or ALL_OLD, not '{other}'")))
+        }
+    }
+}
+
+pub fn outcome(o: WriteOutcome) -> napi::Result<NativeOutcome> {
+    Ok(match o {
+        WriteOutcome::Done(a) => NativeOutcome { condition_failed: false, attributes: a.map(Buffer::from) },
+        WriteOutcome::ConditionFailed(a) => NativeOutcome { condition_failed: true, attributes: a.map(Buffer::from) },
+    })
+}
+
+pub fn tx_action(a: NativeTxAction) -> napi::Result<TxAction> {
+    let data = a.data.to_vec();
+    let kind = match (a.kind.as_str(), a.update_expression) {
+        ("put", None) => TxKind::Put(data),
+        ("update", Some(e)) => TxKind::Update(data, e),
+        ("update", None) => return Err(validation("an update action needs an updateExpression")),
+        ("delete", None) => TxKind::Delete(data),
+        ("conditionCheck", None) => TxKind::ConditionCheck(data),
+        (k, Some(_)) if k != "update" => return Err(validation(format!("a {k} action takes no updateExpression"))),
+        (other, _) => return Err(validation(format!("unknown transaction action '{other}'"))),
+    };
+    Ok(TxAction {
+        table: a.table,
+        kind,
+        condition: a.condition_expression,
+        names: a.names.unwrap_or_default(),
+        values: a.values.map(|v| v.to_vec()),
+        return_old_on_condition_failure: on_failure(a.return_values_on_condition_check_failure.as_deref())?,
+    })
+}
+
+pub fn tx_outcome(o: TxOutcome) -> napi::Result<NativeTxOutcome> {
+    Ok(match o {
+        TxOutcome::Committed => NativeTxOutcome { canceled: false, reasons: Vec::new() },
+        TxOutcome::Canceled(reasons) => NativeTxOutcome {
+            canceled: true,
+            reasons: reasons
+                .into_iter()
+                .map(|r| NativeTxReason {
+                    code: r.code.to_string(),
+                    message: r.message,
+                    item: r.item.map(Buffer::from),
+                })
+                .collect(),
+        },
     })
 }
