@@ -70,14 +70,26 @@ class Writer {
   }
 
   string(s: string): void {
-    if (s.length < 43) {
-      // At most 126 UTF-8 bytes: the length fits one varint byte, written after the text.
-      this.ensure(1 + s.length * 3);
-      const n = this.buf.utf8Write(s, this.pos + 1);
-      this.buf[this.pos] = n;
-      this.pos += 1 + n;
+    const len = s.length;
+    if (len < 43) {
+      // At most 126 UTF-8 bytes: the length fits one varint byte, written before the text.
+      this.ensure(1 + len * 3);
+      const buf = this.buf;
+      const start = this.pos + 1;
+      // ASCII is copied here: cheaper than a call into the UTF-8 encoder for a short string.
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[start + i] = c;
+      }
+      if (i !== len) wellFormed(s);
+      const n = i === len ? len : buf.utf8Write(s, start);
+      buf[this.pos] = n;
+      this.pos = start + n;
       return;
     }
+    wellFormed(s);
     const n = Buffer.byteLength(s, 'utf8');
     this.varint(n);
     this.ensure(n);
@@ -89,6 +101,13 @@ class Writer {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+  }
+}
+
+/** UTF-8 cannot hold a lone UTF-16 surrogate; encoding one would silently turn it into U+FFFD. */
+function wellFormed(s: string): void {
+  if (!(s as string & { isWellFormed(): boolean }).isWellFormed()) {
+    throw new ValidationError('a string holds an unpaired UTF-16 surrogate, which cannot be stored as UTF-8');
   }
 }
 

@@ -3,6 +3,8 @@
  * tables; the methods on `Database` itself act on its default table, whose key is the string
  * attribute `pk` unless `Database.create(path, { schema })` says otherwise.
  */
+
+import * as check from './check';
 import { decodeItem, encodeItem, type Item } from './codec';
 import { describe } from './describe';
 import { type CancellationReason, TransactionCanceledError, ValidationError } from './errors';
@@ -66,21 +68,58 @@ function checkKeys(o: object, known: Set<string>, where: string): void {
 function nativeOptions(o: (OpenOptions & { schema?: unknown }) | undefined): DatabaseOptions | undefined {
   if (o === undefined) return undefined;
   if (typeof o !== 'object' || o === null) throw new ValidationError('options must be an object');
-  const { create: _create, schema: _schema, ...engine } = o;
+  if (Array.isArray(o)) throw new ValidationError('options must be an object, not an array');
+  const { create, schema: _schema, ...engine } = o;
+  check.optBool(create, 'create');
   checkKeys(engine, ENGINE_OPTIONS, '');
+  const TB = 1e12;
+  check.optEnum(engine.durability, 'durability', check.DURABILITIES);
+  check.optInt(engine.syncIntervalMs, 'syncIntervalMs', 1, check.U32);
+  check.optInt(engine.walSegmentBytes, 'walSegmentBytes', 4096, TB);
+  check.optInt(engine.memtableBudgetBytes, 'memtableBudgetBytes', 64 * 1024, TB);
+  check.optInt(engine.blockSizeBytes, 'blockSizeBytes', 256, check.U32);
+  const fpr = engine.bloomFalsePositiveRate;
+  if (fpr !== undefined && (typeof fpr !== 'number' || !(fpr > 0 && fpr < 1))) {
+    throw new ValidationError(`bloomFalsePositiveRate must be between 0 and 1 (exclusive), not ${String(fpr)}`);
+  }
+  check.optEnum(engine.compression, 'compression', ['none', 'lz4', 'zstd'] as const);
+  check.optInt(engine.blockCacheBytes, 'blockCacheBytes', 0, TB);
+  check.optInt(engine.maxOpenFiles, 'maxOpenFiles', 1, check.U32);
+  check.optInt(engine.targetFileBytes, 'targetFileBytes', 4096, TB);
+  check.optInt(engine.levelBaseBytes, 'levelBaseBytes', 4096, TB);
+  check.optInt(engine.l0StopTrigger, 'l0StopTrigger', 2, check.U32);
+  check.optInt(engine.obsoleteFileRetentionMs, 'obsoleteFileRetentionMs', 0, 1e10);
   if (engine.compaction !== undefined) {
-    if (typeof engine.compaction !== 'object' || engine.compaction === null) {
-      throw new ValidationError('compaction options must be an object');
-    }
-    checkKeys(engine.compaction, COMPACTION_OPTIONS, 'compaction.');
+    const c = check.object(engine.compaction, 'compaction options');
+    checkKeys(c, COMPACTION_OPTIONS, 'compaction.');
+    check.optBool(c.enabled, 'compaction.enabled');
+    check.optInt(c.l0Trigger, 'compaction.l0Trigger', 1, check.U32);
+    check.optInt(c.checkIntervalMs, 'compaction.checkIntervalMs', 1, check.U32);
+    check.optInt(c.maxConcurrent, 'compaction.maxConcurrent', 1, 64);
   }
   return engine;
 }
 
 function nativeSchema(schema: TableSchema | undefined) {
   if (schema === undefined) return undefined;
-  if (typeof schema !== 'object' || schema === null || typeof schema.partitionKey !== 'object') {
-    throw new ValidationError('a schema must come from TableSchema.builder()...build()');
+  const bad = () => new ValidationError('a schema must come from TableSchema.builder()...build()');
+  if (
+    typeof schema !== 'object' ||
+    schema === null ||
+    typeof schema.partitionKey !== 'object' ||
+    schema.partitionKey === null
+  ) {
+    throw bad();
+  }
+  const keyTypes = ['S', 'N', 'B'] as const;
+  check.str(schema.partitionKey.name, 'the partition key name');
+  check.optEnum(schema.partitionKey.type, 'the partition key type', keyTypes);
+  if (schema.sortKey !== undefined) {
+    if (typeof schema.sortKey !== 'object' || schema.sortKey === null) {
+      throw new ValidationError('the sort key must be an object with name and type (use TableSchema.builder())');
+    }
+    check.str(schema.sortKey.name, 'the sort key name');
+    check.optEnum(schema.sortKey.type, 'the sort key type', keyTypes);
   }
   return {
     partitionKey: { name: schema.partitionKey.name, type: schema.partitionKey.type },
@@ -91,11 +130,15 @@ function nativeSchema(schema: TableSchema | undefined) {
 /** A transactWrite action as the native side takes it. */
 function transactAction(a: TransactWriteAction, i: number) {
   const common = (c: Conditional & { tableName?: string }) => ({
-    table: c.tableName ?? DEFAULT_TABLE,
-    conditionExpression: c.conditionExpression,
-    names: c.expressionAttributeNames,
+    table: check.optStr(check.object(c, `action ${i + 1}`).tableName, 'tableName') ?? DEFAULT_TABLE,
+    conditionExpression: check.optStr(c.conditionExpression, 'conditionExpression'),
+    names: check.names(c.expressionAttributeNames),
     values: c.expressionAttributeValues === undefined ? undefined : encodeItem(c.expressionAttributeValues),
-    returnValuesOnConditionCheckFailure: c.returnValuesOnConditionCheckFailure,
+    returnValuesOnConditionCheckFailure: check.optEnum(
+      c.returnValuesOnConditionCheckFailure,
+      'returnValuesOnConditionCheckFailure',
+      ['NONE', 'ALL_OLD'] as const,
+    ),
   });
   if (typeof a !== 'object' || a === null) throw new ValidationError(`action ${i + 1} must be an object`);
   if ('put' in a) return { ...common(a.put), kind: 'put' as const, data: encodeItem(a.put.item) };
@@ -199,6 +242,7 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
 
   /** Creates a table; fails with `ResourceInUseError` if it exists. */
   async createTable<S extends TableSchema>(name: string, schema: S): Promise<Table<KeyOf<S>>> {
+    check.str(name, 'the table name');
     const s = nativeSchema(schema);
     if (s === undefined) throw new ValidationError('createTable needs a schema');
     await this.#session.run((db) => db.createTable(name, s));
@@ -208,6 +252,7 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
   /** A handle on an existing table; operations fail with `ResourceNotFoundError` if it does not exist. */
   table<S extends TableSchema | AnyKey = AnyKey>(name: string): Table<S extends TableSchema ? KeyOf<S> : S> {
     this.#session.handle();
+    check.str(name, 'the table name');
     return new Table(this.#session, name);
   }
 
@@ -216,11 +261,13 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
   }
 
   async describeTable(name: string): Promise<TableDescription> {
+    check.str(name, 'the table name');
     return describe(this.#session.runSync((db) => db.describeTable(name)));
   }
 
   /** Deletes a table and its items; fails with `ResourceNotFoundError` if it does not exist. */
   async deleteTable(name: string): Promise<void> {
+    check.str(name, 'the table name');
     await this.#session.run((db) => db.deleteTable(name));
   }
 
@@ -228,7 +275,15 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
 
   /** Up to 100 keys across tables, read at one snapshot. */
   async batchGet(params: BatchGetParams): Promise<BatchGetResult> {
-    const entries = Object.entries(params?.requestItems ?? {});
+    check.object(params, 'batchGet parameters');
+    check.optBool(params.wrapNumbers, 'wrapNumbers');
+    const entries = Object.entries(check.object(params.requestItems, 'requestItems'));
+    for (const [table, r] of entries) {
+      check.object(r, `requestItems['${table}']`);
+      check.array(r.keys, `requestItems['${table}'].keys`);
+      check.optStr(r.projectionExpression, 'projectionExpression');
+      check.names(r.expressionAttributeNames);
+    }
     const total = entries.reduce((n, [, r]) => n + (r.keys?.length ?? 0), 0);
     if (total === 0) throw new ValidationError('batchGet needs at least one key');
     if (total > MAX_BATCH_GET_KEYS) {
@@ -243,16 +298,22 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
     const out = await this.#session.run((db) => db.batchGet(requests));
     const responses: Record<string, Item[]> = {};
     entries.forEach(([table], i) => {
-      responses[table] = (out[i] ?? []).map((b) => decodeItem(b, params.wrapNumbers));
+      // defineProperty: a table named "__proto__" stays a key of the result.
+      const items = (out[i] ?? []).map((b) => decodeItem(b, params.wrapNumbers));
+      Object.defineProperty(responses, table, { value: items, enumerable: true, writable: true, configurable: true });
     });
     return { responses, unprocessedKeys: {} };
   }
 
   /** Up to 25 puts and deletes across tables, applied atomically (all or none). */
   async batchWrite(params: BatchWriteParams, options?: WriteOptions): Promise<BatchWriteResult> {
+    check.object(params, 'batchWrite parameters');
+    check.optEnum(check.options(options, 'batchWrite options')?.durability, 'durability', check.DURABILITIES);
     const ops: { table: string; put: boolean; data: Buffer }[] = [];
-    for (const [table, requests] of Object.entries(params?.requestItems ?? {})) {
-      for (const r of requests) {
+    for (const [table, requests] of Object.entries(check.object(params.requestItems, 'requestItems'))) {
+      const missing = (i: number) => `requestItems['${table}'][${i}] needs putRequest or deleteRequest`;
+      for (const r of check.array(requests, `requestItems['${table}']`, missing)) {
+        check.object(r, `a write request of '${table}'`);
         if ('putRequest' in r) ops.push({ table, put: true, data: encodeItem(r.putRequest.item) });
         else if ('deleteRequest' in r) ops.push({ table, put: false, data: encodeItem(r.deleteRequest.key) });
         else throw new ValidationError('each write request needs putRequest or deleteRequest');
@@ -274,6 +335,10 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
    */
   async transactWrite(actions: TransactWriteAction[], options?: TransactWriteOptions): Promise<void> {
     if (!Array.isArray(actions)) throw new ValidationError('transactWrite takes an array of actions');
+    check.array(actions, 'transactWrite actions', (i) => `transactWrite action ${i + 1} is missing`);
+    const opts = check.options(options, 'transactWrite options');
+    check.optStr(opts?.clientRequestToken, 'clientRequestToken');
+    check.optEnum(opts?.durability, 'durability', check.DURABILITIES);
     const native = actions.map((a, i) => transactAction(a, i));
     const out = await this.#session.run((db) =>
       db.transactWrite(native, options?.clientRequestToken, options?.durability),
@@ -293,10 +358,15 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
   /** Up to 100 items across tables, read at one snapshot. */
   async transactGet(actions: TransactGetAction[], options?: { wrapNumbers?: boolean }): Promise<TransactGetResult> {
     if (!Array.isArray(actions)) throw new ValidationError('transactGet takes an array of actions');
-    const gets = actions.map((a) => {
-      if (typeof a?.get !== 'object' || a.get === null) throw new ValidationError('each transactGet action needs get');
+    check.array(actions, 'transactGet actions', (i) => `transactGet action ${i + 1} needs get`);
+    check.optBool(check.options(options, 'transactGet options')?.wrapNumbers, 'wrapNumbers');
+    const gets = actions.map((a, i) => {
+      if (typeof a?.get !== 'object' || a.get === null)
+        throw new ValidationError(`transactGet action ${i + 1} needs get`);
+      check.optStr(a.get.projectionExpression, 'projectionExpression');
+      check.names(a.get.expressionAttributeNames);
       return {
-        table: a.get.tableName ?? DEFAULT_TABLE,
+        table: check.optStr(a.get.tableName, 'tableName') ?? DEFAULT_TABLE,
         key: encodeItem(a.get.key),
         projectionExpression: a.get.projectionExpression,
         names: a.get.expressionAttributeNames,

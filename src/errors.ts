@@ -167,6 +167,14 @@ export function fromNative(err: unknown): unknown {
   if (!(err instanceof Error) || err instanceof KeystoneError) return err;
   const m = /^(\w+): ([\s\S]*)$/.exec(err.message);
   const make = m?.[1] !== undefined ? classes[m[1]] : undefined;
-  if (m === null || make === undefined) return err;
+  if (m === null || make === undefined) {
+    // napi-rs's own argument conversion errors (a wrong type that got past the checks in
+    // check.ts): still the caller's mistake, so still a ValidationError.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && (/Expected$/.test(code) || code === 'InvalidArg')) {
+      return new ValidationError(`invalid argument: ${err.message}`);
+    }
+    return err;
+  }
   return make(m[2] ?? '');
 }

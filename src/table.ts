@@ -2,6 +2,8 @@
  * `Table`: item operations on one table, in DynamoDB's shapes. `K` is the table's key type,
  * inferred from its schema (see schema.ts), so a wrong key shape is a compile error.
  */
+
+import * as check from './check';
 import { decodeItem, decodeItems, encodeItem, type Item } from './codec';
 import { describe as describeNative } from './describe';
 import { ConditionalCheckFailedError, ValidationError } from './errors';
@@ -34,6 +36,33 @@ function needsNative(o: PutOptions | DeleteOptions | undefined): boolean {
   );
 }
 
+const RETURN_OLD = ['NONE', 'ALL_OLD'] as const;
+const ALL_RETURN_VALUES = ['NONE', 'ALL_OLD', 'UPDATED_OLD', 'ALL_NEW', 'UPDATED_NEW'] as const;
+const SELECT = ['ALL_ATTRIBUTES', 'SPECIFIC_ATTRIBUTES', 'COUNT'] as const;
+
+/** Checks the options of a put or delete, whichever path it takes. */
+function checkWrite<T extends PutOptions | DeleteOptions>(o: T | undefined, what: string): T | undefined {
+  const opts = check.options(o, `${what} options`);
+  if (opts === undefined) return undefined;
+  check.optEnum(opts.returnValues, 'returnValues', RETURN_OLD);
+  check.optStr(opts.conditionExpression, 'conditionExpression');
+  check.names(opts.expressionAttributeNames);
+  check.optEnum(opts.returnValuesOnConditionCheckFailure, 'returnValuesOnConditionCheckFailure', RETURN_OLD);
+  check.optEnum(opts.durability, 'durability', check.DURABILITIES);
+  check.optBool(opts.wrapNumbers, 'wrapNumbers');
+  return opts;
+}
+
+function checkGet(o: GetOptions | undefined): GetOptions | undefined {
+  const opts = check.options(o, 'get options');
+  if (opts === undefined) return undefined;
+  check.optStr(opts.projectionExpression, 'projectionExpression');
+  check.names(opts.expressionAttributeNames);
+  check.optBool(opts.consistentRead, 'consistentRead');
+  check.optBool(opts.wrapNumbers, 'wrapNumbers');
+  return opts;
+}
+
 function writeParams(o: PutOptions | DeleteOptions) {
   return {
     returnValues: o.returnValues,
@@ -53,11 +82,17 @@ function outcome(o: { conditionFailed: boolean; attributes?: Buffer | null }, wr
 }
 
 function checkLimit(limit: unknown): number | undefined {
-  if (limit === undefined) return undefined;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
-    throw new ValidationError(`limit must be a positive integer, not ${String(limit)}`);
-  }
-  return limit;
+  return check.optInt(limit, 'limit', 1, check.MAX_LIMIT);
+}
+
+/** What Query and Scan share. */
+function checkRead(p: QueryParams | ScanParams) {
+  check.optStr(p.filterExpression, 'filterExpression');
+  check.optStr(p.projectionExpression, 'projectionExpression');
+  check.names(p.expressionAttributeNames);
+  check.optEnum(p.select, 'select', SELECT);
+  check.optBool(p.wrapNumbers, 'wrapNumbers');
+  if (p.exclusiveStartKey !== undefined) check.object(p.exclusiveStartKey, 'exclusiveStartKey');
 }
 
 function toPage(
@@ -72,9 +107,10 @@ function toPage(
 }
 
 function queryParams(p: QueryParams) {
-  if (typeof p !== 'object' || p === null || typeof p.keyConditionExpression !== 'string') {
-    throw new ValidationError('query needs keyConditionExpression');
-  }
+  check.object(p, 'query parameters (with keyConditionExpression)');
+  if (typeof p.keyConditionExpression !== 'string') throw new ValidationError('query needs keyConditionExpression');
+  checkRead(p);
+  check.optBool(p.scanIndexForward, 'scanIndexForward');
   return {
     keyConditionExpression: p.keyConditionExpression,
     filterExpression: p.filterExpression,
@@ -89,7 +125,10 @@ function queryParams(p: QueryParams) {
 }
 
 function scanParams(p: ScanParams) {
-  if (typeof p !== 'object' || p === null) throw new ValidationError('scan parameters must be an object');
+  check.object(p, 'scan parameters');
+  checkRead(p);
+  check.optInt(p.segment, 'segment', 0, 999_999);
+  check.optInt(p.totalSegments, 'totalSegments', 1, 1_000_000);
   return {
     filterExpression: p.filterExpression,
     projectionExpression: p.projectionExpression,
@@ -110,7 +149,7 @@ export class Table<K extends AnyKey = AnyKey> {
   /** @internal Use `db.table(name)` or `db.createTable(name, schema)`. */
   constructor(session: Session, name: string) {
     this.#session = session;
-    this.name = name;
+    this.name = check.str(name, 'the table name');
   }
 
   /**
@@ -118,6 +157,7 @@ export class Table<K extends AnyKey = AnyKey> {
    * holds (else `ConditionalCheckFailedError`). Plain puts issued in one tick commit together.
    */
   async put(item: Item & K, options?: PutOptions): Promise<WriteResult> {
+    checkWrite(options, 'put');
     const data = encodeItem(item);
     if (!needsNative(options)) {
       await this.#session.queueWrite(this.name, true, data, options?.durability);
@@ -129,6 +169,7 @@ export class Table<K extends AnyKey = AnyKey> {
 
   /** The item with `key`, or `undefined`. */
   async get(key: K, options?: GetOptions): Promise<Item | undefined> {
+    checkGet(options);
     const data = encodeItem(key);
     const out = await this.#session.run((db) =>
       db.get(this.name, data, options?.projectionExpression, options?.expressionAttributeNames),
@@ -138,6 +179,7 @@ export class Table<K extends AnyKey = AnyKey> {
 
   /** `get` on the calling thread: faster for data in memory, and it blocks while reading disk. */
   getSync(key: K, options?: GetOptions): Item | undefined {
+    checkGet(options);
     const data = encodeItem(key);
     const out = this.#session.runSync((db) =>
       db.getSync(this.name, data, options?.projectionExpression, options?.expressionAttributeNames),
@@ -147,6 +189,7 @@ export class Table<K extends AnyKey = AnyKey> {
 
   /** Deletes the item with `key` (a missing item is not an error); optionally only if a condition holds. */
   async delete(key: K, options?: DeleteOptions): Promise<WriteResult> {
+    checkWrite(options, 'delete');
     const data = encodeItem(key);
     if (!needsNative(options)) {
       await this.#session.queueWrite(this.name, false, data, options?.durability);
@@ -158,9 +201,13 @@ export class Table<K extends AnyKey = AnyKey> {
 
   /** Applies an update expression to the item with `key` (creating it if missing), atomically. */
   async update(key: K, options: UpdateOptions): Promise<WriteResult> {
-    if (typeof options !== 'object' || options === null || typeof options.updateExpression !== 'string') {
-      throw new ValidationError('update needs updateExpression');
-    }
+    check.object(options, 'update options (with updateExpression)');
+    if (typeof options.updateExpression !== 'string') throw new ValidationError('update needs updateExpression');
+    check.optStr(options.conditionExpression, 'conditionExpression');
+    check.names(options.expressionAttributeNames);
+    check.optEnum(options.returnValues, 'returnValues', ALL_RETURN_VALUES);
+    check.optEnum(options.returnValuesOnConditionCheckFailure, 'returnValuesOnConditionCheckFailure', RETURN_OLD);
+    check.optEnum(options.durability, 'durability', check.DURABILITIES);
     const data = encodeItem(key);
     const params = {
       updateExpression: options.updateExpression,
@@ -192,6 +239,7 @@ export class Table<K extends AnyKey = AnyKey> {
 
   /** Every item a query matches, page after page. */
   async *queryIterator(params: QueryParams): AsyncGenerator<Item, void, undefined> {
+    queryParams(params);
     let start = params.exclusiveStartKey;
     do {
       const page = await this.query({ ...params, exclusiveStartKey: start });
@@ -208,6 +256,7 @@ export class Table<K extends AnyKey = AnyKey> {
 
   /** Every item a scan matches, page after page. */
   async *scanIterator(params: ScanParams = {}): AsyncGenerator<Item, void, undefined> {
+    scanParams(params);
     let start = params.exclusiveStartKey;
     do {
       const page = await this.scan({ ...params, exclusiveStartKey: start });

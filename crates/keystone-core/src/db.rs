@@ -482,10 +482,11 @@ impl Inner {
         }
         let active = Arc::clone(&self.mem.read().active);
         let mut base = first_seq;
-        for (p, r) in group.iter().zip(&results) {
+        for (p, r) in group.into_iter().zip(&results) {
             if r.is_ok() {
-                active.apply(base, &p.batch);
-                base += p.batch.len() as u64;
+                let n = p.batch.len() as u64;
+                active.apply(base, p.batch);
+                base += n;
             }
         }
         self.next_seq.store(seq, Ordering::Relaxed);

@@ -113,28 +113,69 @@ pub struct BatchGet {
 }
 
 /// Every number of `v` in canonical text ("1.50" → "1.5"), as DynamoDB stores it.
-fn canonicalize(v: &mut Value) -> Result<()> {
+/// True for text that is already canonical: `-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?`. Most numbers
+/// written from JavaScript are, and recognising them costs far less than a parse.
+fn looks_canonical(n: &str) -> bool {
+    let digits = n.strip_prefix('-').unwrap_or(n);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int_ok = int == "0" || (!int.is_empty() && !int.starts_with('0') && int.bytes().all(|b| b.is_ascii_digit()));
+    let frac_ok =
+        frac.bytes().all(|b| b.is_ascii_digit()) && !frac.ends_with('0') && (frac.is_empty() || digits.contains('.'));
+    let negative_zero = n.starts_with('-') && int == "0" && frac.is_empty();
+    int_ok && frac_ok && !negative_zero && !digits.ends_with('.')
+}
+
+/// Returns whether anything changed. Numbers were validated by `check_item` already.
+fn canonicalize(v: &mut Value) -> Result<bool> {
+    let one = |n: &mut String| -> Result<bool> {
+        if looks_canonical(n) {
+            return Ok(false);
+        }
+        let canonical = Decimal::parse(n)?.to_canonical_string();
+        let changed = canonical != *n;
+        *n = canonical;
+        Ok(changed)
+    };
+    let mut changed = false;
     match v {
-        Value::N(n) => *n = Decimal::parse(n)?.to_canonical_string(),
+        Value::N(n) => changed = one(n)?,
         Value::Ns(ns) => {
             for n in ns {
-                *n = Decimal::parse(n)?.to_canonical_string();
+                changed |= one(n)?;
             }
         }
-        Value::M(m) => m.iter_mut().try_for_each(|(_, v)| canonicalize(v))?,
-        Value::L(l) => l.iter_mut().try_for_each(canonicalize)?,
+        Value::M(m) => {
+            for (_, v) in m {
+                changed |= canonicalize(v)?;
+            }
+        }
+        Value::L(l) => {
+            for v in l {
+                changed |= canonicalize(v)?;
+            }
+        }
         _ => {}
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// Validates an item as DynamoDB's PutItem does and returns it in stored form.
-pub(crate) fn prepare_item(mut item: Item) -> Result<(Item, Vec<u8>)> {
+pub(crate) fn prepare_item(item: Item) -> Result<(Item, Vec<u8>)> {
+    prepare_encoded(item, None)
+}
+
+/// `prepare_item` for an item decoded from `encoded`: those bytes are stored as they are
+/// unless a number had to be made canonical.
+pub(crate) fn prepare_encoded(mut item: Item, encoded: Option<Vec<u8>>) -> Result<(Item, Vec<u8>)> {
     crate::item_size::check_item(&item)?;
+    let mut changed = false;
     for (_, v) in item.iter_mut() {
-        canonicalize(v)?;
+        changed |= canonicalize(v)?;
     }
-    let bytes = encode_item(&item);
+    let bytes = match encoded {
+        Some(b) if !changed => b,
+        _ => encode_item(&item),
+    };
     Ok((item, bytes))
 }
 
@@ -190,27 +231,43 @@ impl Db {
     /// item it replaced.
     pub fn put_item(&self, table: &str, item: &[u8], req: &WriteRequest) -> Result<WriteOutcome> {
         let def = self.table_def(table)?;
-        let (item, bytes) = prepare_item(decode_item(item)?)?;
+        let (item, bytes) = prepare_encoded(decode_item(item)?, Some(item.to_vec()))?;
         let key = def.key.engine_key(&item)?;
+        self.conditional_write(&def, key, Some(bytes), req)
+    }
+
+    /// A put (`value` is the item) or delete (`None`) under a condition, returning the old item
+    /// if asked. Without either it is a blind write and reads nothing.
+    fn conditional_write(
+        &self,
+        def: &TableDef,
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+        req: &WriteRequest,
+    ) -> Result<WriteOutcome> {
         let values = decode_values(req.values.as_deref())?;
         let attrs = ExpressionAttributes::new(&req.names, &values);
         attrs.validate_keys()?;
         let cond = parse_condition(req.condition.as_deref(), &attrs)?;
         attrs.check_unused()?;
-        if !req.return_old && cond.is_none() {
+        let batch = |key: Vec<u8>| {
             let mut b = WriteBatch::new();
-            b.put(def.keyspace, key, bytes);
-            self.write(b, req.durability)?;
+            match &value {
+                Some(v) => b.put(def.keyspace, key, v.clone()),
+                None => b.delete(def.keyspace, key),
+            }
+            b
+        };
+        if !req.return_old && cond.is_none() {
+            self.write(batch(key), req.durability)?;
             return Ok(WriteOutcome::Done(None));
         }
-        self.read_modify_write(&def, &key, req.durability, |old| {
+        self.read_modify_write(def, &key, req.durability, |old| {
             if !holds(cond.as_ref(), old.as_ref())? {
                 let item = old.filter(|_| req.return_old_on_condition_failure).map(|o| encode_item(&o));
                 return Ok((None, WriteOutcome::ConditionFailed(item)));
             }
-            let mut b = WriteBatch::new();
-            b.put(def.keyspace, key.clone(), bytes.clone());
-            Ok((Some(b), WriteOutcome::Done(old.filter(|_| req.return_old).map(|o| encode_item(&o)))))
+            Ok((Some(batch(key.clone())), WriteOutcome::Done(old.filter(|_| req.return_old).map(|o| encode_item(&o)))))
         })
     }
 
@@ -237,26 +294,7 @@ impl Db {
     pub fn delete_item(&self, table: &str, key: &[u8], req: &WriteRequest) -> Result<WriteOutcome> {
         let def = self.table_def(table)?;
         let key = self.key_for(&def, key)?;
-        let values = decode_values(req.values.as_deref())?;
-        let attrs = ExpressionAttributes::new(&req.names, &values);
-        attrs.validate_keys()?;
-        let cond = parse_condition(req.condition.as_deref(), &attrs)?;
-        attrs.check_unused()?;
-        if !req.return_old && cond.is_none() {
-            let mut b = WriteBatch::new();
-            b.delete(def.keyspace, key);
-            self.write(b, req.durability)?;
-            return Ok(WriteOutcome::Done(None));
-        }
-        self.read_modify_write(&def, &key, req.durability, |old| {
-            if !holds(cond.as_ref(), old.as_ref())? {
-                let item = old.filter(|_| req.return_old_on_condition_failure).map(|o| encode_item(&o));
-                return Ok((None, WriteOutcome::ConditionFailed(item)));
-            }
-            let mut b = WriteBatch::new();
-            b.delete(def.keyspace, key.clone());
-            Ok((Some(b), WriteOutcome::Done(old.filter(|_| req.return_old).map(|o| encode_item(&o)))))
-        })
+        self.conditional_write(&def, key, None, req)
     }
 
     /// Applies an update expression to the item under an encoded key (creating it if missing).
@@ -310,11 +348,20 @@ impl Db {
         let mut batch = WriteBatch::new();
         let mut errors = Vec::with_capacity(ops.len());
         let mut seen = HashSet::new();
+        let mut defs: HashMap<String, Arc<TableDef>> = HashMap::new();
         for (i, op) in ops.into_iter().enumerate() {
             let entry = (|| -> Result<(u32, Vec<u8>, Option<Vec<u8>>)> {
-                let def = self.table_def(&op.table)?;
+                let def = match defs.get(&op.table) {
+                    Some(d) => Arc::clone(d),
+                    None => {
+                        let d = self.table_def(&op.table)?;
+                        defs.insert(op.table.clone(), Arc::clone(&d));
+                        d
+                    }
+                };
                 if op.put {
-                    let (item, bytes) = prepare_item(decode_item(&op.data)?)?;
+                    let item = decode_item(&op.data)?;
+                    let (item, bytes) = prepare_encoded(item, Some(op.data))?;
                     Ok((def.keyspace, def.key.engine_key(&item)?, Some(bytes)))
                 } else {
                     Ok((def.keyspace, self.key_for(&def, &op.data)?, None))
@@ -387,4 +434,49 @@ pub(crate) fn parse_projection_only(
     let paths = projection.map(|p| expr::parse_projection(p, &attrs)).transpose()?;
     attrs.check_unused()?;
     Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canonical_fast_path_only_accepts_text_that_is_canonical() {
+        let cases = [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "10",
+            "100",
+            "1.5",
+            "-12.25",
+            "0.001",
+            "1.50",
+            "1.",
+            ".5",
+            "007",
+            "1e5",
+            "-0.0",
+            "0.0",
+            "+1",
+            "1.0",
+            "12345678901234567890123456789012345678",
+            "-0.5",
+            "00",
+            "-",
+            "",
+            "1-",
+            "1.2.3",
+        ];
+        for text in cases {
+            if looks_canonical(text) {
+                let canonical = Decimal::parse(text).map(|d| d.to_canonical_string());
+                assert_eq!(canonical.as_deref().ok(), Some(text), "{text} was taken as canonical");
+            }
+        }
+        for text in ["0", "-1", "1.5", "100", "0.001", "-12.25"] {
+            assert!(looks_canonical(text), "{text} is canonical");
+        }
+    }
 }

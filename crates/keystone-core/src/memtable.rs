@@ -63,16 +63,15 @@ impl Memtable {
     }
 
     /// Inserts every entry of `batch`, entry `i` at `base_seq + i`. Commit leader only.
-    pub fn apply(&self, base_seq: u64, batch: &WriteBatch) {
+    pub fn apply(&self, base_seq: u64, batch: WriteBatch) {
         let mut bytes = 0;
-        for (i, e) in batch.entries().iter().enumerate() {
+        for (i, e) in batch.entries.into_iter().enumerate() {
+            bytes += e.key.len() + e.value.len() + ENTRY_OVERHEAD_BYTES;
             let value = match e.kind {
-                OpKind::Put => Some(e.value.clone()),
+                OpKind::Put => Some(e.value),
                 OpKind::Delete => None,
             };
-            bytes += e.key.len() + e.value.len() + ENTRY_OVERHEAD_BYTES;
-            let key = InternalKey { keyspace: e.keyspace, key: e.key.clone(), seq: base_seq + i as u64 };
-            self.map.insert(key, value);
+            self.map.insert(InternalKey { keyspace: e.keyspace, key: e.key, seq: base_seq + i as u64 }, value);
         }
         self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -136,13 +135,13 @@ mod tests {
         let m = Memtable::new();
         let mut b = WriteBatch::new();
         b.put(1, b"k".to_vec(), b"v1".to_vec());
-        m.apply(1, &b);
+        m.apply(1, b.clone());
         let mut b = WriteBatch::new();
         b.put(1, b"k".to_vec(), b"v2".to_vec());
-        m.apply(2, &b);
+        m.apply(2, b.clone());
         let mut b = WriteBatch::new();
         b.delete(1, b"k".to_vec());
-        m.apply(3, &b);
+        m.apply(3, b.clone());
         let value = |snapshot| m.get(1, b"k", snapshot).map(|n| n.value);
         assert_eq!(value(0), None);
         assert_eq!(value(1), Some(Some(b"v1".to_vec())));
@@ -157,7 +156,7 @@ mod tests {
         let mut b = WriteBatch::new();
         b.put(1, b"ab".to_vec(), b"x".to_vec());
         b.put(2, b"a".to_vec(), b"y".to_vec());
-        m.apply(1, &b);
+        m.apply(1, b.clone());
         assert_eq!(m.get(1, b"a", u64::MAX), None);
         assert_eq!(m.get(2, b"ab", u64::MAX), None);
         assert_eq!(m.get(2, b"a", u64::MAX).and_then(|n| n.value), Some(b"y".to_vec()));
