@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// keystonedb against the embedded stores a Node developer would pick instead, on identical
+// workloads, each engine in a fresh child process and directory, in one run on one machine.
+// Reports medians and ratios (keystonedb / best peer); writes bench/results/<date>.{json,md}.
+//   npm run bench                 N = 200,000, 3 repetitions
+//   npm run bench -- --quick      a one-minute smoke run (N = 2,000, 1 repetition)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    items: { type: 'string' },
+    reps: { type: 'string' },
+    engines: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const quick = values.quick;
+const N = Number(values.items ?? (quick ? 2000 : 200_000));
+const reps = Number(values.reps ?? (quick ? 1 : 3));
+const DYNALITE_N = quick ? 500 : 5000;
+
+// The peers are the bench's own dependencies (bench/package.json), installed on first use.
+if (!existsSync(join(here, 'node_modules', 'lmdb'))) {
+  console.error('bench: installing the peers (bench/package.json)…');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('bench: could not install the peers; see above');
+    process.exit(1);
+  }
+}
+
+const ENGINES = (values.engines ?? 'keystonedb,lmdb,lmdb-nosync,classic-level,rocksdb,sqlite').split(',');
+const WORKLOADS = [
+  ['load', 'bulk load, batches of 1000, durable per batch', 1.5],
+  ['get', 'random point get', 1.0],
+  ['range', 'range of 100 (Query of one partition for keystonedb)', 1.0],
+  ['scan', 'full scan', 1.0],
+  ['durable1', 'durable single put, 1 in flight', 0.9],
+  ['durable64', 'durable single put, 64 in flight', 5],
+  ['overwrite', 'random overwrite of N/4, batches of 1000', 1.0],
+  ['delete', 'single durable deletes, 64 in flight', 1.0],
+];
+const DYNALITE_WORKLOADS = ['get', 'durable1', 'range'];
+
+function runOnce(engine, workload, items) {
+  const dir = mkdtempSync(join(tmpdir(), `kstone-bench-${engine}-`));
+  try {
+    const r = spawnSync(process.execPath, [join(here, 'worker.mjs'), engine, workload, String(items), dir], {
+      encoding: 'utf8',
+      timeout: 15 * 60_000,
+    });
+    if (r.status !== 0) throw new Error(`${engine} ${workload} failed: ${r.stderr || r.error}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function measure(engine, workload, items) {
+  const runs = Array.from({ length: reps }, () => runOnce(engine, workload, items));
+  const pick = (k) => (runs[0][k] === undefined ? undefined : median(runs.map((r) => r[k])));
+  return {
+    unit: runs[0].unit,
+    rate: pick('rate'),
+    openMs: pick('openMs'),
+    diskBytes: pick('diskBytes'),
+    diskBytesCompacted: pick('diskBytesCompacted'),
+    cpuMs: pick('cpuMs'),
+    peakRssGrowthMiB: pick('peakRssGrowthMiB'),
+  };
+}
+
+const results = {};
+const t0 = Date.now();
+for (const [workload] of WORKLOADS) {
+  for (const engine of ENGINES) {
+    process.stderr.write(`bench: ${workload} ${engine}…\n`);
+    results[`${workload}/${engine}`] = measure(engine, workload, N);
+  }
+}
+for (const workload of DYNALITE_WORKLOADS) {
+  process.stderr.write(`bench: ${workload} dynalite (N = ${DYNALITE_N})…\n`);
+  results[`${workload}/dynalite`] = measure('dynalite', workload, DYNALITE_N);
+  results[`${workload}/keystonedb@dynalite-n`] = measure('keystonedb', workload, DYNALITE_N);
+}
+
+const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
+const peers = ENGINES.filter((e) => e !== 'keystonedb');
+const lines = [];
+lines.push(
+  `N = ${N.toLocaleString('en-US')} items (~150 B), median of ${reps}; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString()}`,
+);
+lines.push('');
+lines.push(`| workload | unit | ${ENGINES.join(' | ')} | keystonedb / best peer | target |`);
+lines.push(`| --- | --- | ${ENGINES.map(() => '---').join(' | ')} | --- | --- |`);
+const summary = {};
+for (const [w, label, target] of WORKLOADS) {
+  const row = ENGINES.map((e) => results[`${w}/${e}`]?.rate);
+  const best = Math.max(...peers.map((e) => results[`${w}/${e}`]?.rate ?? 0));
+  const ratio = results[`${w}/keystonedb`].rate / best;
+  summary[w] = ratio;
+  const units = [...new Set(ENGINES.map((e) => results[`${w}/${e}`]?.unit))].join('; ');
+  lines.push(
+    `| ${label} | ${units} | ${row.map(fmt).join(' | ')} | ${ratio.toFixed(2)} ${ratio >= target ? '✓' : '✗'} | ≥ ${target} |`,
+  );
+}
+const load = (e) => results[`load/${e}`];
+const bestOpen = Math.min(...peers.map((e) => load(e).openMs));
+lines.push(
+  `| open existing (ms) | ms | ${ENGINES.map((e) => fmt(load(e).openMs)).join(' | ')} | ${fmt(load('keystonedb').openMs)} ms (best peer ${fmt(bestOpen)}) | ≤ 5 ms |`,
+);
+lines.push(`| disk after load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).diskBytes / 2 ** 20)).join(' | ')} | | |`);
+const levelDisk = load('classic-level')?.diskBytesCompacted;
+lines.push(
+  `| disk after compaction (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).diskBytesCompacted / 2 ** 20)).join(' | ')} | ${(load('keystonedb').diskBytesCompacted / levelDisk).toFixed(2)} × LevelDB | ≤ 1.3 |`,
+);
+const sqliteRss = load('sqlite')?.peakRssGrowthMiB;
+lines.push(
+  `| peak RSS growth in load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).peakRssGrowthMiB)).join(' | ')} | ${(load('keystonedb').peakRssGrowthMiB / sqliteRss).toFixed(2)} × SQLite | ≤ 1 |`,
+);
+lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | |`);
+lines.push('');
+lines.push(`DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${DYNALITE_N}:`);
+lines.push('');
+lines.push('| workload | dynalite | keystonedb | keystonedb / dynalite | target |');
+lines.push('| --- | --- | --- | --- | --- |');
+for (const w of DYNALITE_WORKLOADS) {
+  const d = results[`${w}/dynalite`].rate;
+  const k = results[`${w}/keystonedb@dynalite-n`].rate;
+  lines.push(`| ${w} | ${fmt(d)} | ${fmt(k)} | ${(k / d).toFixed(1)} | ≥ 100 |`);
+}
+lines.push('');
+lines.push(`(${Math.round((Date.now() - t0) / 1000)} s)`);
+const md = lines.join('\n');
+console.log(md);
+const outDir = values.out ?? join(here, quick ? join('results', 'tmp') : 'results');
+mkdirSync(outDir, { recursive: true });
+const stamp = new Date().toISOString().slice(0, 10);
+writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify({ N, reps, quick, results, summary }, null, 2)}\n`);
+writeFileSync(join(outDir, `${stamp}.md`), `${md}\n`);

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// Runs one workload on one engine in this fresh process and prints one JSON line of results.
+// Usage: node worker.mjs <engine> <workload> <items> <dir>
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { itemOf, keyOf, shuffled } from './data.mjs';
+
+const [engineName, workload, itemsArg, dir] = process.argv.slice(2);
+const N = Number(itemsArg);
+const engine = (await import(`./engines/${engineName}.mjs`)).default;
+const baselineRss = process.memoryUsage().rss;
+const cpu0 = process.cpuUsage();
+
+function diskBytes(path) {
+  let total = 0;
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    total += e.isDirectory() ? diskBytes(p) : statSync(p).size;
+  }
+  return total;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+async function load(db) {
+  const order = shuffled(N);
+  for (let i = 0; i < N; i += 1000) {
+    await engine.loadBatch(
+      db,
+      order.slice(i, i + 1000).map((k) => [keyOf(k), itemOf(k)]),
+    );
+  }
+}
+
+/** Runs `count` operations `op(i)` with `inFlight` outstanding at a time. */
+async function concurrent(count, inFlight, op) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(inFlight, count) }, async () => {
+      while (next < count) await op(next++);
+    }),
+  );
+}
+
+const result = { engine: engine.name, workload, items: N };
+let db = await engine.open(dir);
+const t0 = now();
+switch (workload) {
+  case 'load': {
+    await load(db);
+    const ms = now() - t0;
+    result.rate = N / (ms / 1000);
+    result.unit = 'items/s';
+    result.diskBytes = diskBytes(dir);
+    await engine.compact(db);
+    result.diskBytesCompacted = diskBytes(dir);
+    await engine.close(db);
+    const o0 = now();
+    db = await engine.open(dir);
+    result.openMs = now() - o0;
+    if (
+      engine.syncGet ? engine.get(db, keyOf(N - 1)) === undefined : (await engine.get(db, keyOf(N - 1))) === undefined
+    ) {
+      throw new Error(`${engine.name}: an item is missing after reopen`);
+    }
+    break;
+  }
+  default: {
+    await load(db);
+    const keys = shuffled(N, 7).map(keyOf);
+    const start = now();
+    let ops = 0;
+    if (workload === 'get') {
+      const count = Math.min(N, 200_000);
+      if (engine.syncGet) {
+        for (let i = 0; i < count; i++) if (engine.get(db, keys[i]) === undefined) throw new Error('missing');
+      } else {
+        await concurrent(count, 64, async (i) => {
+          if ((await engine.get(db, keys[i])) === undefined) throw new Error('missing');
+        });
+      }
+      ops = count;
+      result.unit = engine.syncGet ? 'gets/s (sync)' : 'gets/s (async, 64 in flight)';
+    } else if (workload === 'range') {
+      const reads = Math.min(2000, Math.max(10, Math.floor(N / 100)));
+      const starts = shuffled(Math.max(1, N - 100), 11).slice(0, reads);
+      for (const s of starts) {
+        const got = await engine.range(db, keyOf(s), 100);
+        if (got !== Math.min(100, N - s)) throw new Error(`${engine.name}: range read ${got} items`);
+        ops += got;
+      }
+      result.unit = 'items/s';
+    } else if (workload === 'scan') {
+      ops = await engine.scan(db);
+      if (ops !== N) throw new Error(`${engine.name}: scan read ${ops} of ${N}`);
+      result.unit = 'items/s';
+    } else if (workload === 'durable1' || workload === 'durable64') {
+      const count = Math.min(workload === 'durable1' ? 2000 : 20_000, Math.max(200, N));
+      await concurrent(count, workload === 'durable1' ? 1 : 64, (i) => engine.put(db, keyOf(N + i), itemOf(N + i)));
+      ops = count;
+      result.unit = 'puts/s';
+    } else if (workload === 'overwrite') {
+      const count = Math.floor(N / 4);
+      for (let i = 0; i < count; i += 1000) {
+        await engine.loadBatch(
+          db,
+          keys.slice(i, Math.min(count, i + 1000)).map((k) => [k, { ...itemOf(Number(k.slice(5))), age: 99 }]),
+        );
+      }
+      ops = count;
+      result.unit = 'items/s';
+    } else if (workload === 'delete') {
+      const count = Math.min(10_000, N);
+      await concurrent(count, 64, (i) => engine.del(db, keys[i]));
+      ops = count;
+      result.unit = 'deletes/s';
+    } else {
+      throw new Error(`unknown workload ${workload}`);
+    }
+    result.rate = ops / ((now() - start) / 1000);
+  }
+}
+await engine.close(db);
+const cpu = process.cpuUsage(cpu0);
+result.cpuMs = (cpu.user + cpu.system) / 1000;
+result.peakRssGrowthMiB = (process.resourceUsage().maxRSS * 1024 - baselineRss) / 1048576;
+console.log(JSON.stringify(result));
