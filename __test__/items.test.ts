@@ -53,6 +53,22 @@ describe('update and returnValues', () => {
     await db.close();
   });
 
+  it('returns exactly the updated paths, nested ones included, for UPDATED_OLD and UPDATED_NEW', async () => {
+    const db = await Database.create(fresh());
+    await db.put({ pk: 'n', a: { b: 1, c: 2 }, l: [10, 20, 30], keep: 'x', gone: true });
+    const update = {
+      updateExpression: 'SET a.b = :v, l[1] = :w REMOVE gone',
+      expressionAttributeValues: { ':v': 5, ':w': 21 },
+    };
+    const old = await db.update({ pk: 'n' }, { ...update, returnValues: 'UPDATED_OLD' });
+    expect(old.attributes).toEqual({ a: { b: 1 }, l: [20], gone: true });
+    await db.put({ pk: 'n', a: { b: 1, c: 2 }, l: [10, 20, 30], keep: 'x', gone: true });
+    const now = await db.update({ pk: 'n' }, { ...update, returnValues: 'UPDATED_NEW' });
+    expect(now.attributes).toEqual({ a: { b: 5 }, l: [21] });
+    expect(await db.get({ pk: 'n' })).toEqual({ pk: 'n', a: { b: 5, c: 2 }, l: [10, 21, 30], keep: 'x' });
+    await db.close();
+  });
+
   it('returns the replaced or deleted item with ALL_OLD, and nothing for a missing one', async () => {
     const db = await Database.create(fresh());
     expect(await db.put({ pk: 'k', v: 1 }, { returnValues: 'ALL_OLD' })).toEqual({});

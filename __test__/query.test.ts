@@ -127,6 +127,18 @@ describe('Query', () => {
     await db.close();
   });
 
+  it('sorts string sort keys by UTF-8 bytes, as DynamoDB does (not by UTF-16 code units)', async () => {
+    const db = await Database.create(fresh());
+    const t = await db.createTable('strings', names);
+    const keys = ['z', 'a', '\u{1F600}', '\uFFFD', 'é', 'A'];
+    for (const sk of keys) await t.put({ pk: 'p', sk });
+    const page = await t.query({ keyConditionExpression: 'pk = :p', expressionAttributeValues: { ':p': 'p' } });
+    const utf8 = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect(page.items.map((i) => i.sk)).toEqual(utf8);
+    expect(utf8).not.toEqual([...keys].sort());
+    await db.close();
+  });
+
   it('sorts numeric sort keys numerically over random decimals, negatives and 38 digits', async () => {
     const db = await Database.create(fresh(), { durability: 'none' });
     const t = await db.createTable('nums', events);

@@ -186,11 +186,6 @@ fn decode_values(values: Option<&[u8]>) -> Result<HashMap<String, Value>> {
     }
 }
 
-/// Keeps the top-level attributes named in `names`.
-fn only(item: &[(String, Value)], names: &[String]) -> Item {
-    item.iter().filter(|(k, _)| names.contains(k)).cloned().collect()
-}
-
 impl Db {
     fn table_def(&self, table: &str) -> Result<Arc<TableDef>> {
         self.catalog()?.get(table)
@@ -310,6 +305,13 @@ impl Db {
         let cond = parse_condition(req.condition.as_deref(), &attrs)?;
         attrs.check_unused()?;
         let return_values = req.return_values;
+        // UPDATED_OLD/UPDATED_NEW return exactly the paths the update names, nested ones included.
+        let touched: Vec<expr::Path> = (update.set.iter().map(|(p, _)| p))
+            .chain(&update.remove)
+            .chain(update.add.iter().map(|(p, _)| p))
+            .chain(update.delete.iter().map(|(p, _)| p))
+            .cloned()
+            .collect();
         self.read_modify_write(&def, &engine_key, req.durability, |old| {
             if !holds(cond.as_ref(), old.as_ref())? {
                 let item = old.filter(|_| req.return_old_on_condition_failure).map(|o| encode_item(&o));
@@ -328,9 +330,9 @@ impl Db {
             let out = match return_values {
                 ReturnValues::None => None,
                 ReturnValues::AllOld => old.as_ref().map(|o| encode_item(o)),
-                ReturnValues::UpdatedOld => old.as_ref().map(|o| encode_item(&only(o, &effect.touched))),
+                ReturnValues::UpdatedOld => old.as_ref().map(|o| encode_item(&expr::project(o, &touched))),
                 ReturnValues::AllNew => Some(bytes),
-                ReturnValues::UpdatedNew => Some(encode_item(&only(&new, &effect.touched))),
+                ReturnValues::UpdatedNew => Some(encode_item(&expr::project(&new, &touched))),
             };
             Ok((Some(b), WriteOutcome::Done(out.filter(|o| o.len() > 2))))
         })
