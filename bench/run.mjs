@@ -66,7 +66,14 @@ function runOnce(engine, workload, items) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function measure(engine, workload, items) {
-  const runs = Array.from({ length: reps }, () => runOnce(engine, workload, items));
+  let runs;
+  try {
+    runs = Array.from({ length: reps }, () => runOnce(engine, workload, items));
+  } catch (err) {
+    // One engine failing one workload must not lose the rest of the run: report it in the table.
+    console.error(`bench: ${err.message.split('\n')[0]}`);
+    return { unit: 'failed', failed: true };
+  }
   const pick = (k) => (runs[0][k] === undefined ? undefined : median(runs.map((r) => r[k])));
   return {
     unit: runs[0].unit,

@@ -69,7 +69,20 @@ export default {
         Limit: count,
       }),
     );
-    return out.Items.length;
+    let n = out.Items.length;
+    if (n < count && out.LastEvaluatedKey === undefined) {
+      // The range crosses into the next partition, as keystonedb's adapter does.
+      const next = await h.doc.send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'g = :g',
+          ExpressionAttributeValues: { ':g': Math.floor(i / 1000) + 1 },
+          Limit: count - n,
+        }),
+      );
+      n += next.Items.length;
+    }
+    return n;
   },
   async scan(h) {
     let n = 0;

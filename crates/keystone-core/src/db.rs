@@ -295,6 +295,16 @@ impl Db {
         self.write(b, durability)
     }
 
+    /// Every live (key, value) of `keyspace` between the bounds, in key order, at one snapshot.
+    pub fn scan_range(
+        &self,
+        keyspace: Keyspace,
+        start: std::ops::Bound<&[u8]>,
+        end: std::ops::Bound<&[u8]>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner().range(keyspace, start, end)?.collect()
+    }
+
     /// The current value of `key`, if any.
     pub fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner().get(keyspace, key)
