@@ -68,7 +68,7 @@ fn configs() -> Vec<(&'static str, Options)> {
 fn key(rng: &mut Rng) -> Vec<u8> {
     // A small key space, so overwrites and deletes hit live keys often; some keys share prefixes.
     let k = rng.below(300);
-    if k % 7 == 0 {
+    if k.is_multiple_of(7) {
         format!("k{k}").into_bytes()
     } else {
         format!("k{k:04}").into_bytes()
