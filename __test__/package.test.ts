@@ -54,6 +54,17 @@ describe('the keystonedb package', () => {
     expect(loud.stderr).toMatch(/opened database/);
   });
 
+  it('stops with what to install when building from source finds no cargo', async () => {
+    const emptyBin = join(base, 'no-cargo-bin');
+    mkdirSync(emptyBin, { recursive: true });
+    // Only node on PATH: the build must refuse before doing anything, and say what to install.
+    symlinkSync(process.execPath, join(emptyBin, 'node'));
+    const r = await runNode([join(root, 'scripts', 'build.mjs')], { env: { PATH: emptyBin } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/needs the Rust toolchain \(cargo/);
+    expect(r.stderr).toMatch(/rustup/);
+  });
+
   it('names the platform and what it tried when no native binary can be loaded', async () => {
     // A copy of the package without any .node file: what a user gets when the per-platform
     // package for their machine was not installed.
