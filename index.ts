@@ -32,6 +32,7 @@ export type {
   Health,
   OpenOptions,
   Stats,
+  VerifyReport,
 } from './src/options';
 export type {
   BatchGetParams,

@@ -61,6 +61,9 @@ describe('kstone CLI', () => {
     expect(health.code).toBe(0);
     expect(JSON.parse(health.stdout).status).toMatch(/^(healthy|degraded)$/);
     expect(JSON.parse((await kstone('get', db, 'k3')).stdout)).toEqual({ pk: 'k3', i: 3 });
+    const verify = await kstone('verify', db);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/checked 2 SST files/);
   });
 
   it.each([
@@ -71,6 +74,7 @@ describe('kstone CLI', () => {
     ['stats', 'stats [options] <path>'],
     ['health', 'health [options] <path>'],
     ['compact', 'compact [options] <path>'],
+    ['verify', 'verify [options] <path>'],
   ])('has --help for %s', async (command, usage) => {
     const r = await kstone(command, '--help');
     expect(r.code).toBe(0);

@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Database, ValidationError } from '../dist/index.js';
 import { tempDir } from './helpers';
@@ -72,6 +72,31 @@ describe('storage engine through the API', () => {
     expect(db.stats().compaction.totalCompactions).toBeGreaterThan(0);
     expect(db.getSync({ pk: 'k7' })).toEqual({ pk: 'k7', round: 5 });
     await db.close();
+  });
+
+  it('verify() reads every file and names a damaged one', async () => {
+    const path = fresh();
+    const db = await Database.create(path, { ...small, compaction: { enabled: false } });
+    for (let i = 0; i < 1000; i++) await db.put({ pk: `k${i}`, pad: 'z'.repeat(100) });
+    await db.compact();
+    await db.put({ pk: 'in-the-wal' });
+    const healthy = await db.verify();
+    expect(healthy.problems).toEqual([]);
+    expect(healthy.sstEntries).toBeGreaterThanOrEqual(1000);
+    expect(healthy.walBatches).toBeGreaterThanOrEqual(1);
+    await db.close();
+    const sst = readdirSync(path)
+      .filter((f) => f.endsWith('.sst'))
+      .map((f) => join(path, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size)[0] as string;
+    const bytes = readFileSync(sst);
+    bytes[200] = (bytes[200] ?? 0) ^ 0xff;
+    writeFileSync(sst, bytes);
+    const again = await Database.open(path);
+    const damaged = await again.verify();
+    expect(damaged.problems).toHaveLength(1);
+    expect(damaged.problems[0]).toContain(basename(sst));
+    await again.close();
   });
 
   it('reports health', async () => {

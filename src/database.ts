@@ -8,7 +8,7 @@ import * as check from './check';
 import { decodeItem, encodeItem, type Item } from './codec';
 import { describe } from './describe';
 import { type CancellationReason, TransactionCanceledError, ValidationError } from './errors';
-import type { DatabaseOptions, Health, OpenOptions, Stats } from './options';
+import type { DatabaseOptions, Health, OpenOptions, Stats, VerifyReport } from './options';
 import type {
   BatchGetParams,
   BatchGetResult,
@@ -386,6 +386,14 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
   /** Flushes, then compacts everything into one sorted run per table, dropping overwritten and deleted data. */
   async compact(): Promise<void> {
     await this.#session.run((db) => db.compact());
+  }
+
+  /**
+   * Reads every SST file, the WAL segments recovery would replay and the MANIFEST, checking every
+   * checksum; `problems` lists each damaged file (empty when all is well).
+   */
+  async verify(): Promise<VerifyReport> {
+    return this.#session.run((db) => db.verify());
   }
 
   /** Files, sizes and compaction totals (see `Stats`). */

@@ -96,3 +96,13 @@ export interface Health {
   warnings: string[];
   errors: string[];
 }
+
+/** `db.verify()`: what was read and checked, and what is damaged. */
+export interface VerifyReport {
+  sstFiles: number;
+  sstEntries: number;
+  walSegments: number;
+  walBatches: number;
+  /** One line per damaged file; empty when every checksum matched. */
+  problems: string[];
+}

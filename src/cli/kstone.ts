@@ -133,6 +133,20 @@ function program(): Command {
     });
 
   cli
+    .command('verify')
+    .description('check every checksum of every file; exit code 1 if anything is damaged')
+    .argument('<path>', 'database directory')
+    .action(async (path: string) => {
+      const report = await withDb(path, (db) => db.verify());
+      console.log(
+        `checked ${report.sstFiles} SST files (${report.sstEntries} entries) and ${report.walSegments} WAL segments ` +
+          `(${report.walBatches} batches)`,
+      );
+      for (const p of report.problems) console.log(`damaged: ${p}`);
+      if (report.problems.length > 0) throw new CliError(`${report.problems.length} damaged file(s) in ${path}`);
+    });
+
+  cli
     .command('compact')
     .description('flush and fully compact the database, dropping overwritten and deleted data')
     .argument('<path>', 'database directory')

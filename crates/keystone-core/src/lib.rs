@@ -30,6 +30,7 @@ mod stats;
 mod tables;
 mod transact;
 mod varint;
+mod verify;
 mod version;
 mod wal;
 
@@ -46,3 +47,4 @@ pub use query::{Page, QueryRequest, ReadRequest, ScanRequest, Select};
 pub use sst::Compression;
 pub use stats::{CompactionStats, Health, HealthStatus, Stats};
 pub use transact::{TxAction, TxGet, TxKind, TxOutcome, TxReason};
+pub use verify::VerifyReport;

@@ -17,7 +17,7 @@ use crate::params::{
     self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeTableDescription,
     NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite, NativeWriteOp,
 };
-use crate::stats::{self, NativeHealth, NativeStats};
+use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
 
 #[napi]
 pub struct NativeDb {
@@ -307,6 +307,13 @@ impl NativeDb {
     pub fn compact(&self) -> napi::Result<UnitJob> {
         let db = self.handle()?;
         Ok(job(move || db.compact(), unit))
+    }
+
+    /// Reads every SST, WAL segment and the MANIFEST, checking every checksum.
+    #[napi(ts_return_type = "Promise<NativeVerifyReport>")]
+    pub fn verify(&self) -> napi::Result<AsyncTask<Job<keystone_core::VerifyReport, NativeVerifyReport>>> {
+        let db = self.handle()?;
+        Ok(job(move || db.verify(), |r| Ok(stats::verify_to_js(r))))
     }
 
     #[napi]

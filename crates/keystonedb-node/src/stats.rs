@@ -70,3 +70,22 @@ pub fn to_js(s: Stats) -> NativeStats {
 pub fn health_to_js(h: Health) -> NativeHealth {
     NativeHealth { status: h.status.as_str().to_string(), warnings: h.warnings, errors: h.errors }
 }
+
+#[napi(object)]
+pub struct NativeVerifyReport {
+    pub sst_files: f64,
+    pub sst_entries: f64,
+    pub wal_segments: f64,
+    pub wal_batches: f64,
+    pub problems: Vec<String>,
+}
+
+pub fn verify_to_js(r: keystone_core::VerifyReport) -> NativeVerifyReport {
+    NativeVerifyReport {
+        sst_files: r.sst_files as f64,
+        sst_entries: r.sst_entries as f64,
+        wal_segments: r.wal_segments as f64,
+        wal_batches: r.wal_batches as f64,
+        problems: r.problems,
+    }
+}
