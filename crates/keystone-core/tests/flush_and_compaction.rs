@@ -191,4 +191,8 @@ fn writes_never_wait_forever_when_compaction_is_off() {
     }
     assert!(db.stats().unwrap().sst_files_per_level[0] > 4);
     assert_eq!(db.get(KS, &key(12_345)).unwrap(), Some(value(12_345, 0)));
+    // An L0 past half the stop trigger is what health() calls compaction falling behind.
+    let health = db.health();
+    assert_eq!(health.status, HealthStatus::Degraded, "{health:?}");
+    assert!(health.warnings.iter().any(|w| w.contains("L0 files")), "{health:?}");
 }
