@@ -10,6 +10,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { WORKLOADS as YCSB } from './ycsb.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -100,6 +101,12 @@ for (const [workload] of rendering ? [] : WORKLOADS) {
     results[`${workload}/${engine}`] = measure(engine, workload, N);
   }
 }
+for (const workload of rendering ? [] : Object.keys(YCSB)) {
+  for (const engine of ENGINES) {
+    process.stderr.write(`bench: ${workload} ${engine}…\n`);
+    results[`${workload}/${engine}`] = measure(engine, workload, N);
+  }
+}
 for (const workload of rendering ? [] : DYNALITE_WORKLOADS) {
   process.stderr.write(`bench: ${workload} dynalite (N = ${DYNALITE_N})…\n`);
   results[`${workload}/dynalite`] = measure('dynalite', workload, DYNALITE_N);
@@ -143,6 +150,19 @@ lines.push(
   `| peak RSS growth in load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).peakRssGrowthMiB)).join(' | ')} | ${(load('keystonedb').peakRssGrowthMiB / sqliteRss).toFixed(2)} × SQLite | ≤ 1 |`,
 );
 lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | |`);
+lines.push('');
+lines.push(
+  'YCSB core workloads (zipfian 0.99; one client; reads sync where the engine has it, writes durable), ops/s:',
+);
+lines.push('');
+lines.push(`| workload | ${ENGINES.join(' | ')} | keystonedb / best durable peer |`);
+lines.push(`| --- | ${ENGINES.map(() => '---').join(' | ')} | --- |`);
+for (const [w, { what }] of Object.entries(YCSB)) {
+  if (results[`${w}/keystonedb`] === undefined) continue;
+  const rates = ENGINES.map((e) => results[`${w}/${e}`]?.rate);
+  const best = Math.max(...peers.filter((e) => !NOT_DURABLE.has(e)).map((e) => results[`${w}/${e}`]?.rate ?? 0));
+  lines.push(`| ${what} | ${rates.map(fmt).join(' | ')} | ${(results[`${w}/keystonedb`].rate / best).toFixed(2)} |`);
+}
 lines.push('');
 lines.push(`DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${DYNALITE_N}:`);
 lines.push('');

@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { itemOf, keyOf, shuffled } from './data.mjs';
+import { WORKLOADS as YCSB, Zipfian } from './ycsb.mjs';
 
 const [engineName, workload, itemsArg, dir] = process.argv.slice(2);
 const N = Number(itemsArg);
@@ -114,6 +115,34 @@ switch (workload) {
       await concurrent(count, 64, (i) => engine.del(db, keys[i]));
       ops = count;
       result.unit = 'deletes/s';
+    } else if (workload in YCSB) {
+      // One client, operations in sequence; reads use the sync API where there is one, writes
+      // are durable (the engine's durable single write).
+      const { mix, dist } = YCSB[workload];
+      const zipf = new Zipfian(N);
+      let inserted = N;
+      const count = Math.min(50_000, N);
+      const read = async (k) => (engine.syncGet ? engine.get(db, k) : await engine.get(db, k));
+      for (let op = 0; op < count; op++) {
+        const u = zipf.random();
+        const pick = () =>
+          keyOf(dist === 'latest' ? inserted - 1 - Math.min(inserted - 1, zipf.next()) : zipf.scrambled());
+        if (u < mix[0]) await read(pick());
+        else if (u < mix[0] + mix[1]) await engine.put(db, pick(), { ...itemOf(op), age: 1 });
+        else if (u < mix[0] + mix[1] + mix[2]) {
+          await engine.put(db, keyOf(inserted), itemOf(inserted));
+          inserted++;
+        } else if (u < mix[0] + mix[1] + mix[2] + mix[3]) {
+          const start = Math.min(zipf.scrambled(), N - 100);
+          await engine.range(db, keyOf(start), 1 + Math.floor(zipf.random() * 100));
+        } else {
+          const k = pick();
+          const item = await read(k);
+          await engine.put(db, k, { ...item, age: (item?.age ?? 0) + 1 });
+        }
+      }
+      ops = count;
+      result.unit = 'ops/s';
     } else {
       throw new Error(`unknown workload ${workload}`);
     }
