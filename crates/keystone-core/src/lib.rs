@@ -11,6 +11,9 @@ mod db;
 mod error;
 mod expr;
 mod flush;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod item;
 mod item_size;
 mod items;

@@ -233,7 +233,7 @@ impl Decimal {
     }
 
     /// Decodes an encoding that fills `bytes` exactly.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn decode_sortable(bytes: &[u8]) -> Result<Decimal> {
         let (d, used) = Decimal::decode_sortable_prefix(bytes)?;
         if used != bytes.len() {
@@ -246,7 +246,7 @@ impl Decimal {
     }
 
     /// Decodes the encoding at the start of `bytes`; returns it and the bytes it used.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn decode_sortable_prefix(bytes: &[u8]) -> Result<(Decimal, usize)> {
         let bad = |why: &str| Error::corruption(format!("number key is damaged: {why}"));
         let (&class, rest) = bytes.split_first().ok_or_else(|| bad("it is empty"))?;

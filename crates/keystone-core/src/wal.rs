@@ -161,7 +161,12 @@ pub fn read_segment(path: &Path) -> Result<SegmentReplay> {
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut buf))
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let name = path.display();
+    parse_segment(&buf, &path.display().to_string())
+}
+
+/// The core of [`read_segment`]: every whole, checksummed record of a segment's bytes. `name`
+/// is the file as error messages name it.
+pub fn parse_segment(buf: &[u8], name: &str) -> Result<SegmentReplay> {
     if buf.len() < HEADER_LEN {
         return Ok(SegmentReplay { headerless: true, batches: Vec::new(), torn_at: Some(0) });
     }
@@ -177,7 +182,7 @@ pub fn read_segment(path: &Path) -> Result<SegmentReplay> {
     let mut pos = HEADER_LEN;
     let mut batches = Vec::new();
     while pos < buf.len() {
-        let Some(record) = check_record(&buf, pos) else {
+        let Some(record) = check_record(buf, pos) else {
             return Ok(SegmentReplay { headerless: false, batches, torn_at: Some(pos as u64) });
         };
         let (payload, next) = record;

@@ -39,6 +39,17 @@ mod writer;
 #[cfg(test)]
 mod corruption_tests;
 
+/// The decoders `crate::fuzzing` drives directly.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod fuzz_access {
+    pub use super::block::{Block, BlockIter};
+    pub use super::bloom::BloomFilter;
+    pub use super::format::{unseal_block, BlockHandle, Footer, FOOTER_LEN, TRAILER_LEN};
+    pub use super::properties::Properties;
+    #[cfg(test)]
+    pub use super::{block::BlockBuilder, format::seal_block};
+}
+
 pub use block::EntryKind;
 pub use cache::BlockCache;
 pub use format::Compression;
