@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { itemOf, keyOf } from './data.mjs';
 
 const require = createRequire(import.meta.url);
 const native = require('../binding.js');
@@ -17,14 +18,7 @@ const { encodeItem, decodeItem } = require('../dist/src/codec.js');
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '100000' } } });
 const N = Number(values.items);
-const item = (i) => ({
-  pk: `user#${String(i).padStart(8, '0')}`,
-  name: `User Number ${i}`,
-  email: `user${i}@example.com`,
-  age: 18 + (i % 60),
-  city: ['Oslo', 'Lyon', 'Kyoto', 'Lima', 'Pune'][i % 5],
-  active: i % 3 !== 0,
-});
+const item = (i) => ({ pk: keyOf(i), ...itemOf(i) });
 const items = Array.from({ length: N }, (_, i) => item(i));
 const buffers = items.map((x) => encodeItem(x));
 

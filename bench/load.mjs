@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { itemOf, keyOf, shuffled } from './data.mjs';
 
 const require = createRequire(import.meta.url);
 const { Database } = require('../dist/index.js');
@@ -21,24 +22,11 @@ const { values } = parseArgs({
 const N = Number(values.items);
 const inFlight = Number(values['in-flight']);
 
-const item = (i) => ({
-  pk: `user#${String(i).padStart(8, '0')}`,
-  name: `User Number ${i}`,
-  email: `user${i}@example.com`,
-  age: 18 + (i % 60),
-  city: ['Oslo', 'Lyon', 'Kyoto', 'Lima', 'Pune'][i % 5],
-  active: i % 3 !== 0,
-  score: (i * 7919) % 100000,
-  plan: i % 4 === 0 ? 'premium' : 'basic',
-});
+const item = (i) => ({ pk: keyOf(i), ...itemOf(i) });
 
 const dir = mkdtempSync(join(tmpdir(), 'kstone-load-'));
 const path = join(dir, 'db');
-const order = Array.from({ length: N }, (_, i) => i);
-for (let i = N - 1; i > 0; i--) {
-  const j = Math.floor(Math.random() * (i + 1));
-  [order[i], order[j]] = [order[j], order[i]];
-}
+const order = shuffled(N);
 const sample = JSON.stringify(item(123456)).length;
 
 const db = await Database.create(path, { durability: values.durability });

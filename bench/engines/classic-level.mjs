@@ -1,12 +1,13 @@
-// classic-level (LevelDB): JSON values; durable = batch({ sync: true }) / put({ sync: true });
-// gets use getSync.
+// classic-level (LevelDB): JSON values; durable = { sync: true } on put/del/batch; gets use
+// getSync.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { levelLike } from './level-like.mjs';
 
 const require = createRequire(import.meta.url);
 const { ClassicLevel } = require('classic-level');
 
-export default {
+export default levelLike({
   name: 'classic-level',
   syncGet: true,
   async open(dir) {
@@ -14,35 +15,7 @@ export default {
     await db.open();
     return db;
   },
-  loadBatch(db, batch) {
-    return db.batch(
-      batch.map(([key, value]) => ({ type: 'put', key, value })),
-      { sync: true },
-    );
+  durableWrite(db, op) {
+    return op.type === 'put' ? db.put(op.key, op.value, { sync: true }) : db.del(op.key, { sync: true });
   },
-  get(db, key) {
-    return db.getSync(key);
-  },
-  async range(db, start, count) {
-    let n = 0;
-    for await (const _ of db.iterator({ gte: start, limit: count })) n++;
-    return n;
-  },
-  async scan(db) {
-    let n = 0;
-    for await (const _ of db.iterator()) n++;
-    return n;
-  },
-  put(db, key, item) {
-    return db.put(key, item, { sync: true });
-  },
-  del(db, key) {
-    return db.del(key, { sync: true });
-  },
-  compact(db) {
-    return db.compactRange('user#', 'user#~');
-  },
-  close(db) {
-    return db.close();
-  },
-};
+});

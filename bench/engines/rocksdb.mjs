@@ -2,11 +2,12 @@
 // writes are one-entry batch(..., { sync: true }). Gets are promise-based (no sync get).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { levelLike } from './level-like.mjs';
 
 const require = createRequire(import.meta.url);
 const { RocksLevel } = require('@nxtedition/rocksdb');
 
-export default {
+export default levelLike({
   name: 'rocksdb',
   syncGet: false,
   async open(dir) {
@@ -14,35 +15,7 @@ export default {
     await db.open();
     return db;
   },
-  loadBatch(db, batch) {
-    return db.batch(
-      batch.map(([key, value]) => ({ type: 'put', key, value })),
-      { sync: true },
-    );
+  durableWrite(db, op) {
+    return db.batch([op], { sync: true });
   },
-  get(db, key) {
-    return db.get(key);
-  },
-  async range(db, start, count) {
-    let n = 0;
-    for await (const _ of db.iterator({ gte: start, limit: count })) n++;
-    return n;
-  },
-  async scan(db) {
-    let n = 0;
-    for await (const _ of db.iterator()) n++;
-    return n;
-  },
-  put(db, key, item) {
-    return db.batch([{ type: 'put', key, value: item }], { sync: true });
-  },
-  del(db, key) {
-    return db.batch([{ type: 'del', key }], { sync: true });
-  },
-  compact(db) {
-    return db.compactRange ? db.compactRange('user#', 'user#~') : undefined;
-  },
-  close(db) {
-    return db.close();
-  },
-};
+});

@@ -20,7 +20,7 @@ use crate::number::Decimal;
 use crate::options::Durability;
 
 /// How often a read-modify-write retries after losing a race before it gives up.
-const MAX_RETRIES: usize = 10_000;
+pub(crate) const MAX_RETRIES: usize = 10_000;
 
 /// What `update` returns (DynamoDB's `ReturnValues`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +179,8 @@ pub(crate) fn prepare_encoded(mut item: Item, encoded: Option<Vec<u8>>) -> Resul
     Ok((item, bytes))
 }
 
-fn decode_values(values: Option<&[u8]>) -> Result<HashMap<String, Value>> {
+/// Expression attribute values: an encoded item whose attribute names are the placeholders.
+pub(crate) fn decode_values(values: Option<&[u8]>) -> Result<HashMap<String, Value>> {
     match values {
         None => Ok(HashMap::new()),
         Some(b) => Ok(decode_item(b)?.into_iter().collect()),

@@ -121,13 +121,6 @@ fn tighten_low(current: Bound<Vec<u8>>, candidate: Bound<Vec<u8>>) -> Bound<Vec<
 }
 
 impl Db {
-    fn decode_values(r: &ReadRequest) -> Result<HashMap<String, Value>> {
-        Ok(match &r.values {
-            None => HashMap::new(),
-            Some(b) => decode_item(b)?.into_iter().collect(),
-        })
-    }
-
     /// The engine key of an exclusive start key, checked against the schema.
     fn start_key(def: &TableDef, r: &ReadRequest) -> Result<Option<Vec<u8>>> {
         let Some(bytes) = &r.exclusive_start_key else { return Ok(None) };
@@ -184,7 +177,7 @@ impl Db {
 
     pub fn query(&self, table: &str, q: &QueryRequest) -> Result<Page> {
         let def = self.catalog()?.get(table)?;
-        let values = Self::decode_values(&q.read)?;
+        let values = crate::items::decode_values(q.read.values.as_deref())?;
         let (plan, kc) = parse_common(&q.read, &values, |attrs| {
             let sort = def.key.sort.as_ref().map(|s| s.name.as_str());
             expr::parse_key_condition(&q.key_condition, attrs, &def.key.partition.name, sort).map(Some)
@@ -258,7 +251,7 @@ impl Db {
 
     pub fn scan(&self, table: &str, s: &ScanRequest) -> Result<Page> {
         let def = self.catalog()?.get(table)?;
-        let values = Self::decode_values(&s.read)?;
+        let values = crate::items::decode_values(s.read.values.as_deref())?;
         let (plan, _) = parse_common(&s.read, &values, |_| Ok(None))?;
         let (mut low, high) = match s.segment {
             None => (Bound::Unbounded, Bound::Unbounded),

@@ -19,15 +19,14 @@ use crate::catalog::TableDef;
 use crate::db::{Db, ReadCheck};
 use crate::error::{Error, ErrorCode, Result};
 use crate::expr::{self, ExpressionAttributes};
-use crate::item::{decode_item, encode_item, Item, Value};
-use crate::items::{holds, parse_condition, parse_projection_only};
+use crate::item::{decode_item, encode_item, Item};
+use crate::items::{decode_values, holds, parse_condition, parse_projection_only, MAX_RETRIES};
 use crate::options::Durability;
 
 /// DynamoDB's limit on actions per transaction.
 pub const MAX_TRANSACTION_ACTIONS: usize = 100;
 /// How long a client request token is remembered.
 const TOKEN_WINDOW: Duration = Duration::from_secs(600);
-const MAX_RETRIES: usize = 10_000;
 
 pub enum TxKind {
     /// An encoded item.
@@ -114,10 +113,7 @@ fn request_hash(actions: &[TxAction]) -> u64 {
 impl Db {
     fn plan(&self, a: &TxAction) -> Result<Planned> {
         let def = self.catalog()?.get(&a.table)?;
-        let values: HashMap<String, Value> = match &a.values {
-            None => HashMap::new(),
-            Some(b) => decode_item(b)?.into_iter().collect(),
-        };
+        let values = decode_values(a.values.as_deref())?;
         let attrs = ExpressionAttributes::new(&a.names, &values);
         attrs.validate_keys()?;
         let condition = parse_condition(a.condition.as_deref(), &attrs)?;
