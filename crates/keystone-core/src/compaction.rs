@@ -105,7 +105,7 @@ impl Inner {
         let mut tombstones_removed = 0u64;
         let abandon = |outputs: &[FileMeta]| {
             for o in outputs {
-                let _ = std::fs::remove_file(self.dir.join(sst_name(o.file_number)));
+                let _ = self.options.vfs.remove(&self.dir.join(sst_name(o.file_number)));
             }
         };
         for (i, entry) in merged.by_ref().enumerate() {
@@ -147,7 +147,13 @@ impl Inner {
         };
         let obsolete: Vec<PathBuf> = job.inputs.iter().map(|f| self.dir.join(sst_name(f.file_number))).collect();
         if let Err(e) = self.install(&edit, obsolete) {
-            abandon(&edit.added);
+            // After an I/O error the MANIFEST on disk may already list the outputs (the rename
+            // happened, the directory fsync failed): they must stay. Recovery deletes whatever
+            // the MANIFEST it reads does not list. Any other error refused the install before
+            // anything was written.
+            if e.code() != crate::error::ErrorCode::Io {
+                abandon(&edit.added);
+            }
             return Err(e);
         }
         let c = &self.counters;
@@ -181,6 +187,11 @@ impl Inner {
         if let Err(e) = &result {
             tracing::error!(error = %e, "compaction failed; background compaction stops until reopen");
             bg.error = Some(format!("compaction failed: {e}"));
+            // An I/O error may have left an output or the MANIFEST half-durable, as a failed
+            // flush may: writes stop until a reopen reads the directory afresh.
+            if e.code() == crate::error::ErrorCode::Io {
+                self.poison(e);
+            }
         }
         drop(bg);
         self.bg_signal.notify_all();

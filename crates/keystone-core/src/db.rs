@@ -14,7 +14,6 @@
 //! (worker threads share it and its lock); the engine closes when its last handle is dropped.
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -26,7 +25,6 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use crate::batch::{Keyspace, WriteBatch};
 use crate::commit::CommitQueue;
 use crate::error::{Error, ErrorCode, Result};
-use crate::lock::DirLock;
 use crate::manifest::{Manifest, VersionEdit};
 use crate::memtable::Memtable;
 use crate::options::{Durability, Options};
@@ -122,7 +120,7 @@ pub(crate) struct Inner {
     /// Serializes flushes (the flusher thread and `flush()`).
     pub flush_lock: Mutex<()>,
     /// Released at close while the registry is held, so a reopen never sees a stale lock.
-    lock: Mutex<Option<DirLock>>,
+    lock: Mutex<Option<Box<dyn Send + Sync>>>,
 }
 
 /// Stops the background threads and syncs the WAL when the last handle goes.
@@ -146,12 +144,13 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<Shared>>> {
 impl Db {
     /// Creates a new database in `dir`, which must not exist or be empty.
     pub fn create(dir: &Path, options: Options) -> Result<Db> {
-        match fs::read_dir(dir) {
+        let vfs = &*options.vfs;
+        match vfs.list(dir) {
             Ok(entries) => {
                 // A lone LOCK file is what a crash early in a previous create leaves behind.
-                let mut others = entries.flatten().filter(|e| e.file_name() != crate::lock::LOCK_FILE);
+                let mut others = entries.iter().filter(|e| *e != crate::lock::LOCK_FILE);
                 if others.next().is_some() {
-                    let what = if crate::recovery::holds_database(dir)? { "a database" } else { "files" };
+                    let what = if crate::recovery::holds_database(vfs, dir)? { "a database" } else { "files" };
                     return Err(Error::new(
                         ErrorCode::AlreadyExists,
                         format!(
@@ -162,9 +161,9 @@ impl Db {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                vfs.create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
                 if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    wal::sync_dir(parent)?;
+                    wal::sync_dir(vfs, parent)?;
                 }
             }
             Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
@@ -174,7 +173,7 @@ impl Db {
 
     /// Opens the database in `dir`; with `create_if_missing`, creates it if there is none.
     pub fn open(dir: &Path, options: Options, create_if_missing: bool) -> Result<Db> {
-        let exists = dir.is_dir() && crate::recovery::holds_database(dir)?;
+        let exists = options.vfs.is_dir(dir) && crate::recovery::holds_database(&*options.vfs, dir)?;
         if !exists {
             if create_if_missing {
                 return Self::create(dir, options);
@@ -188,7 +187,8 @@ impl Db {
     }
 
     fn open_registered(dir: &Path, options: Options) -> Result<Db> {
-        let canonical = fs::canonicalize(dir).map_err(|e| Error::io(format!("resolving {}", dir.display()), e))?;
+        let canonical =
+            options.vfs.canonicalize(dir).map_err(|e| Error::io(format!("resolving {}", dir.display()), e))?;
         let mut reg = registry().lock();
         if let Some(shared) = reg.get(&canonical).and_then(Weak::upgrade) {
             let db = Db { shared };
@@ -341,9 +341,10 @@ impl Db {
 
 impl Inner {
     fn open(dir: &Path, options: Options) -> Result<Inner> {
-        let lock = DirLock::acquire(dir)?;
-        let recovered = crate::recovery::recover(dir)?;
-        let writer = WalWriter::create(dir, recovered.newest_segment.map_or(1, |n| n + 1))?;
+        let vfs = Arc::clone(&options.vfs);
+        let lock = vfs.lock(dir)?;
+        let recovered = crate::recovery::recover(&vfs, dir)?;
+        let writer = WalWriter::create(&vfs, dir, recovered.newest_segment.map_or(1, |n| n + 1))?;
         let version = recovered.manifest.current().clone();
         tracing::info!(
             dir = %dir.display(),
@@ -353,7 +354,7 @@ impl Inner {
             "opened database"
         );
         let block_cache = Arc::new(BlockCache::new(usize::try_from(options.block_cache_bytes).unwrap_or(usize::MAX)));
-        let tables = TableCache::new(dir, options.max_open_files, block_cache);
+        let tables = TableCache::new(&vfs, dir, options.max_open_files, block_cache);
         Ok(Inner {
             dir: dir.to_path_buf(),
             mem: RwLock::new(MemState { active: Arc::new(recovered.memtable), immutable: Vec::new() }),
@@ -390,7 +391,7 @@ impl Inner {
         }
     }
 
-    fn poisoned_error(&self) -> Option<Error> {
+    pub(crate) fn poisoned_error(&self) -> Option<Error> {
         self.poisoned.lock().as_ref().map(|why| {
             Error::new(
                 ErrorCode::Poisoned,
@@ -527,6 +528,11 @@ impl Inner {
         if self.mem.read().active.is_empty() {
             return Ok(());
         }
+        // After a failed append the newest segment may end in a torn record: starting another
+        // segment would leave that tear in the middle of the log, where recovery must refuse it.
+        if let Some(e) = self.poisoned_error() {
+            return Err(e);
+        }
         let sealed = wal.number();
         if let Err(e) = wal.rotate() {
             self.poison(&e);
@@ -571,7 +577,7 @@ impl Inner {
                 if let Some(n) = p.file_name().and_then(|n| n.to_str()).and_then(crate::tables::parse_sst_name) {
                     self.tables.evict(n);
                 }
-                match fs::remove_file(p) {
+                match self.options.vfs.remove(p) {
                     Ok(()) => tracing::debug!(file = %p.display(), "deleted obsolete file"),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => tracing::warn!(file = %p.display(), error = %e, "could not delete obsolete file"),
@@ -588,7 +594,7 @@ impl Inner {
         }
         let (number, file) = self.wal.lock().sync_handle();
         self.wal_syncs.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = file.sync_data() {
+        if let Err(e) = file.sync() {
             self.poison(&Error::io(format!("fsync of {}", wal::segment_name(number)), e));
         }
     }
@@ -608,6 +614,8 @@ impl Drop for Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lock::DirLock;
+    use std::fs;
 
     const KS: Keyspace = 1;
 
@@ -736,7 +744,7 @@ mod tests {
         db.put(KS, b"a".to_vec(), b"1".to_vec(), None).unwrap();
         drop(db);
         // A crash right after the next segment was created, before its header was written.
-        let newest = wal::list_segments(&path).unwrap().last().copied().unwrap();
+        let newest = wal::list_segments(&crate::vfs::RealFs, &path).unwrap().last().copied().unwrap();
         for partial in [0usize, 3] {
             fs::write(path.join(wal::segment_name(newest + 1)), &b"KSTWAL\x01\x00"[..partial]).unwrap();
             for _ in 0..3 {

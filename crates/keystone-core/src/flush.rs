@@ -42,6 +42,7 @@ impl Inner {
             block_size_bytes: self.options.block_size_bytes,
             bloom_false_positive_rate: self.options.bloom_false_positive_rate,
             compression: self.options.compression,
+            vfs: Arc::clone(&self.options.vfs),
         }
     }
 
@@ -52,11 +53,19 @@ impl Inner {
 
     /// Flushes every frozen memtable, oldest first. Flusher thread and `flush_all` only: they
     /// are serialized by the flush lock.
+    /// A failure poisons the database (from whichever thread flushed): the files it left may
+    /// be half-durable, and only a reopen, which reads the directory afresh, can tell.
     pub(crate) fn flush_frozen(&self) -> Result<()> {
         let _one_at_a_time = self.flush_lock.lock();
         loop {
             let Some(frozen) = self.mem.read().immutable.first().cloned() else { return Ok(()) };
-            self.flush_one(&frozen)?;
+            if let Some(e) = self.poisoned_error() {
+                return Err(e);
+            }
+            if let Err(e) = self.flush_one(&frozen) {
+                self.poison(&e);
+                return Err(e);
+            }
             let mut m = self.mem.write();
             if m.immutable.first().is_some_and(|f| Arc::ptr_eq(&f.mem, &frozen.mem)) {
                 m.immutable.remove(0);
@@ -94,7 +103,7 @@ impl Inner {
         }
         let bytes: u64 = added.iter().map(|f| f.size).sum();
         let log_number = frozen.last_wal_segment + 1;
-        let obsolete: Vec<PathBuf> = wal::list_segments(&self.dir)?
+        let obsolete: Vec<PathBuf> = wal::list_segments(&*self.options.vfs, &self.dir)?
             .into_iter()
             .filter(|&n| n < log_number)
             .map(|n| self.dir.join(wal::segment_name(n)))

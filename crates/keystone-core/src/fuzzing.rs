@@ -78,7 +78,7 @@ pub fn wal_segment(data: &[u8]) {
 pub fn wal_segment_file(data: &[u8]) {
     let path = scratch_dir().join(wal::segment_name(1));
     if std::fs::write(&path, data).is_ok() {
-        let _ = wal::read_segment(&path);
+        let _ = wal::read_segment(&crate::vfs::RealFs, &path);
     }
 }
 
@@ -242,7 +242,7 @@ pub fn sst_file(data: &[u8]) {
     if std::fs::write(&path, &file).is_err() {
         return;
     }
-    let Ok(reader) = SstReader::open(&path, None) else { return };
+    let Ok(reader) = SstReader::open(&crate::vfs::RealFs, &path, None) else { return };
     let info = reader.info().clone();
     let mut keys = vec![info.smallest_key.clone(), info.largest_key.clone(), Vec::new(), b"key/00001".to_vec()];
     for entry in reader.iter().take(MAX_STEPS) {
@@ -692,7 +692,7 @@ mod tests {
         let seeds = sst_file_seeds();
         let path = scratch_dir().join("seed-check.sst");
         std::fs::write(&path, &seeds[0][1..]).unwrap();
-        assert_eq!(SstReader::open(&path, None).unwrap().iter().count(), 2);
+        assert_eq!(SstReader::open(&crate::vfs::RealFs, &path, None).unwrap().iter().count(), 2);
         assert!(decode_file(&manifest_seeds()[3]).is_ok());
         std::fs::remove_dir_all(scratch_dir()).unwrap();
     }

@@ -35,6 +35,8 @@ mod transact;
 mod varint;
 mod verify;
 mod version;
+#[doc(hidden)]
+pub mod vfs;
 mod wal;
 
 pub use batch::{Keyspace, WriteBatch};

@@ -52,13 +52,14 @@
 //! Concurrency: a `Manifest` has one owner (the engine's version lock); `install` takes
 //! `&mut self` and does blocking I/O.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::varint::{self, Reader};
 use crate::version::{FileMeta, Version};
+use crate::vfs::{CreateMode, Vfs};
 use crate::wal::sync_dir;
 
 pub const MANIFEST_FILE: &str = "MANIFEST";
@@ -218,6 +219,7 @@ pub fn decode_file(buf: &[u8]) -> Result<Version> {
 
 /// The manifest of one open database: the current version and the file that records it.
 pub struct Manifest {
+    vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     current: Version,
     /// Set when an install failed part-way: the file may hold the old or the new state, so no
@@ -227,28 +229,28 @@ pub struct Manifest {
 
 impl Manifest {
     /// Writes the first `MANIFEST` of a new database. Fails if one already exists.
-    pub fn create(dir: &Path, version: &Version) -> Result<Manifest> {
+    pub fn create(vfs: &Arc<dyn Vfs>, dir: &Path, version: &Version) -> Result<Manifest> {
         let path = dir.join(MANIFEST_FILE);
-        if path.exists() {
+        if vfs.exists(&path) {
             return Err(Error::new(ErrorCode::AlreadyExists, format!("{} already exists", path.display())));
         }
         let mut checked = Version::default();
         checked.apply(&version.snapshot_edit())?;
-        write_file(dir, &checked_file(&checked)?)?;
-        Ok(Manifest { dir: dir.to_path_buf(), current: checked, poisoned: false })
+        write_file(&**vfs, dir, &checked_file(&checked)?)?;
+        Ok(Manifest { vfs: Arc::clone(vfs), dir: dir.to_path_buf(), current: checked, poisoned: false })
     }
 
     /// Reads the live state from `dir`, or `None` if it has no `MANIFEST`. Removes a
     /// `MANIFEST.tmp` left by a crash during an install: it never holds an installed state.
-    pub fn load(dir: &Path) -> Result<Option<Version>> {
+    pub fn load(vfs: &dyn Vfs, dir: &Path) -> Result<Option<Version>> {
         let tmp = dir.join(MANIFEST_TMP_FILE);
-        match fs::remove_file(&tmp) {
+        match vfs.remove(&tmp) {
             Ok(()) => tracing::info!("removed {}, left by an install that did not finish", tmp.display()),
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(format!("removing {}", tmp.display()), e)),
         }
         let path = dir.join(MANIFEST_FILE);
-        let bytes = match fs::read(&path) {
+        let bytes = match vfs.read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
@@ -264,8 +266,13 @@ impl Manifest {
     }
 
     /// `load`, keeping the manifest open for installs.
-    pub fn open(dir: &Path) -> Result<Option<Manifest>> {
-        Ok(Manifest::load(dir)?.map(|current| Manifest { dir: dir.to_path_buf(), current, poisoned: false }))
+    pub fn open(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Option<Manifest>> {
+        Ok(Manifest::load(&**vfs, dir)?.map(|current| Manifest {
+            vfs: Arc::clone(vfs),
+            dir: dir.to_path_buf(),
+            current,
+            poisoned: false,
+        }))
     }
 
     pub fn current(&self) -> &Version {
@@ -286,7 +293,7 @@ impl Manifest {
         let mut next = self.current.clone();
         next.apply(edit)?;
         let bytes = checked_file(&next)?;
-        if let Err(e) = write_file(&self.dir, &bytes) {
+        if let Err(e) = write_file(&*self.vfs, &self.dir, &bytes) {
             self.poisoned = true;
             return Err(e);
         }
@@ -308,23 +315,23 @@ fn checked_file(version: &Version) -> Result<Vec<u8>> {
 }
 
 /// Steps 1–4 of the header: temp file, fsync, rename, fsync the directory.
-fn write_file(dir: &Path, bytes: &[u8]) -> Result<()> {
+fn write_file(vfs: &dyn Vfs, dir: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(MANIFEST_TMP_FILE);
     let path = dir.join(MANIFEST_FILE);
     let what = || format!("writing {}", tmp.display());
-    let mut file =
-        OpenOptions::new().create(true).write(true).truncate(true).open(&tmp).map_err(|e| Error::io(what(), e))?;
-    file.write_all(bytes).map_err(|e| Error::io(what(), e))?;
-    file.sync_all().map_err(|e| Error::io(format!("fsync of {}", tmp.display()), e))?;
+    let file = vfs.create(&tmp, CreateMode::Truncate).map_err(|e| Error::io(what(), e))?;
+    file.append(bytes).map_err(|e| Error::io(what(), e))?;
+    file.sync().map_err(|e| Error::io(format!("fsync of {}", tmp.display()), e))?;
     drop(file);
-    fs::rename(&tmp, &path).map_err(|e| Error::io(format!("renaming {} to {}", tmp.display(), path.display()), e))?;
-    sync_dir(dir)
+    vfs.rename(&tmp, &path).map_err(|e| Error::io(format!("renaming {} to {}", tmp.display(), path.display()), e))?;
+    sync_dir(vfs, dir)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::version::tests::file;
+    use std::fs;
 
     fn full_edit() -> VersionEdit {
         VersionEdit {
@@ -436,15 +443,15 @@ mod tests {
     fn install_then_load_returns_the_installed_version() {
         let dir = tempfile::tempdir().unwrap();
         let (old, edit) = old_and_edit();
-        let mut m = Manifest::create(dir.path(), &old).unwrap();
-        assert_eq!(Manifest::load(dir.path()).unwrap(), Some(old.clone()));
+        let mut m = Manifest::create(&crate::vfs::real(), dir.path(), &old).unwrap();
+        assert_eq!(Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap(), Some(old.clone()));
         m.install(&edit).unwrap();
         let mut expected = old;
         expected.apply(&edit).unwrap();
         assert_eq!(m.current(), &expected);
-        assert_eq!(Manifest::load(dir.path()).unwrap(), Some(expected.clone()));
+        assert_eq!(Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap(), Some(expected.clone()));
 
-        let mut reopened = Manifest::open(dir.path()).unwrap().unwrap();
+        let mut reopened = Manifest::open(&crate::vfs::real(), dir.path()).unwrap().unwrap();
         let flush = VersionEdit {
             added: vec![file(12, 2, 0, (16, 20), ("a", "b"))],
             log_number: Some(8),
@@ -454,31 +461,31 @@ mod tests {
         };
         reopened.install(&flush).unwrap();
         expected.apply(&flush).unwrap();
-        assert_eq!(Manifest::load(dir.path()).unwrap(), Some(expected));
+        assert_eq!(Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap(), Some(expected));
         assert!(!dir.path().join(MANIFEST_TMP_FILE).exists());
     }
 
     #[test]
     fn a_directory_without_a_manifest_loads_as_none() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Manifest::load(dir.path()).unwrap(), None);
-        assert!(Manifest::open(dir.path()).unwrap().is_none());
+        assert_eq!(Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap(), None);
+        assert!(Manifest::open(&crate::vfs::real(), dir.path()).unwrap().is_none());
     }
 
     #[test]
     fn create_refuses_to_overwrite_an_existing_manifest() {
         let dir = tempfile::tempdir().unwrap();
-        Manifest::create(dir.path(), &Version::default()).unwrap();
-        let err = Manifest::create(dir.path(), &old_and_edit().0).err().unwrap();
+        Manifest::create(&crate::vfs::real(), dir.path(), &Version::default()).unwrap();
+        let err = Manifest::create(&crate::vfs::real(), dir.path(), &old_and_edit().0).err().unwrap();
         assert_eq!(err.code(), ErrorCode::AlreadyExists);
-        assert_eq!(Manifest::load(dir.path()).unwrap(), Some(Version::default()));
+        assert_eq!(Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap(), Some(Version::default()));
     }
 
     #[test]
     fn a_crash_at_any_step_of_install_loads_the_old_or_the_new_state() {
         let dir = tempfile::tempdir().unwrap();
         let (old, edit) = old_and_edit();
-        Manifest::create(dir.path(), &old).unwrap();
+        Manifest::create(&crate::vfs::real(), dir.path(), &old).unwrap();
         let mut new = old.clone();
         new.apply(&edit).unwrap();
         let new_bytes = encode_file(&new).unwrap();
@@ -489,20 +496,25 @@ mod tests {
         leftovers.push(vec![0xa5; 4096]);
         for leftover in leftovers {
             fs::write(&tmp, &leftover).unwrap();
-            assert_eq!(Manifest::load(dir.path()).unwrap().as_ref(), Some(&old), "tmp of {} bytes", leftover.len());
+            assert_eq!(
+                Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap().as_ref(),
+                Some(&old),
+                "tmp of {} bytes",
+                leftover.len()
+            );
             assert!(!tmp.exists(), "a leftover MANIFEST.tmp is removed on load");
         }
 
         // Step 3 done (MANIFEST is the new file), step 4 not: the new state.
         fs::write(&tmp, &new_bytes).unwrap();
         fs::rename(&tmp, dir.path().join(MANIFEST_FILE)).unwrap();
-        assert_eq!(Manifest::load(dir.path()).unwrap(), Some(new));
+        assert_eq!(Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap(), Some(new));
     }
 
     #[test]
     fn a_damaged_manifest_is_corruption_that_names_the_file_and_the_way_out() {
         let dir = tempfile::tempdir().unwrap();
-        Manifest::create(dir.path(), &old_and_edit().0).unwrap();
+        Manifest::create(&crate::vfs::real(), dir.path(), &old_and_edit().0).unwrap();
         let path = dir.path().join(MANIFEST_FILE);
         let good = fs::read(&path).unwrap();
         let mut damaged: Vec<Vec<u8>> = (0..good.len()).map(|cut| good[..cut].to_vec()).collect();
@@ -518,7 +530,7 @@ mod tests {
         damaged.push(trailing);
         for bytes in damaged {
             fs::write(&path, &bytes).unwrap();
-            let err = Manifest::load(dir.path()).unwrap_err();
+            let err = Manifest::load(&crate::vfs::RealFs, dir.path()).unwrap_err();
             assert_eq!(err.code(), ErrorCode::Corruption);
             assert!(err.message().contains(&path.display().to_string()), "{}", err.message());
             assert!(err.message().contains("SST and WAL files"), "{}", err.message());
@@ -529,7 +541,7 @@ mod tests {
     fn an_edit_that_breaks_an_invariant_is_refused_before_anything_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let (old, _) = old_and_edit();
-        let mut m = Manifest::create(dir.path(), &old).unwrap();
+        let mut m = Manifest::create(&crate::vfs::real(), dir.path(), &old).unwrap();
         let before = fs::read(dir.path().join(MANIFEST_FILE)).unwrap();
         let bad = [
             VersionEdit { added: vec![file(2, 1, 0, (1, 1), ("a", "b"))], ..VersionEdit::default() },
@@ -550,7 +562,7 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let dir = parent.path().join("db");
         fs::create_dir(&dir).unwrap();
-        let mut m = Manifest::create(&dir, &Version::default()).unwrap();
+        let mut m = Manifest::create(&crate::vfs::real(), &dir, &Version::default()).unwrap();
         fs::remove_dir_all(&dir).unwrap();
         let edit = VersionEdit { log_number: Some(1), ..VersionEdit::default() };
         assert_eq!(m.install(&edit).unwrap_err().code(), ErrorCode::Io);

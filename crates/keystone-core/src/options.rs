@@ -73,6 +73,9 @@ pub struct Options {
     /// The key schema of the default table when the database is created (`pk`, a string, if
     /// `None`); when it is opened, the schema it must have.
     pub default_table_key: Option<crate::key::KeySchema>,
+    /// The filesystem every file goes through: the operating system's, or the reliability
+    /// tests' simulated one (see `vfs/`).
+    pub vfs: std::sync::Arc<dyn crate::vfs::Vfs>,
 }
 
 impl Default for Options {
@@ -93,6 +96,7 @@ impl Default for Options {
             obsolete_file_retention_ms: 60_000,
             compaction: CompactionOptions::default(),
             default_table_key: None,
+            vfs: crate::vfs::real(),
         }
     }
 }

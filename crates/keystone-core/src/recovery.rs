@@ -13,8 +13,8 @@
 //! SST, and replaying it again would put an old version in front of newer SST data.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, VersionEdit};
@@ -22,6 +22,7 @@ use crate::memtable::Memtable;
 use crate::sst::SstReader;
 use crate::tables::parse_sst_name;
 use crate::version::{FileMeta, Version};
+use crate::vfs::Vfs;
 use crate::wal;
 
 pub struct Recovered {
@@ -36,15 +37,12 @@ pub struct Recovered {
 }
 
 /// Numbers of the `*.sst` files in `dir`, removing `*.sst.tmp` files a crash left behind.
-fn list_ssts(dir: &Path) -> Result<Vec<u64>> {
+fn list_ssts(vfs: &dyn Vfs, dir: &Path) -> Result<Vec<u64>> {
     let mut out = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
+    let names = vfs.list(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    for name in &names {
         if name.ends_with(".sst.tmp") {
-            let _ = fs::remove_file(entry.path());
+            let _ = vfs.remove(&dir.join(name));
         } else if let Some(n) = parse_sst_name(name) {
             out.push(n);
         }
@@ -54,19 +52,19 @@ fn list_ssts(dir: &Path) -> Result<Vec<u64>> {
 }
 
 /// True if `dir` holds keystonedb files.
-pub fn holds_database(dir: &Path) -> Result<bool> {
-    Ok(dir.join(crate::manifest::MANIFEST_FILE).exists()
-        || !wal::list_segments(dir)?.is_empty()
-        || !list_ssts(dir)?.is_empty())
+pub fn holds_database(vfs: &dyn Vfs, dir: &Path) -> Result<bool> {
+    Ok(vfs.exists(&dir.join(crate::manifest::MANIFEST_FILE))
+        || !wal::list_segments(vfs, dir)?.is_empty()
+        || !list_ssts(vfs, dir)?.is_empty())
 }
 
 /// Builds a version from the SSTs' self-descriptions (all in L0) and writes it as the MANIFEST.
-fn rebuild_manifest(dir: &Path, ssts: &[u64]) -> Result<Manifest> {
+fn rebuild_manifest(vfs: &Arc<dyn Vfs>, dir: &Path, ssts: &[u64]) -> Result<Manifest> {
     let mut edit = VersionEdit::default();
     let mut last_seq = 0;
     for &n in ssts {
         let path = dir.join(crate::tables::sst_name(n));
-        let reader = SstReader::open(&path, None)?;
+        let reader = SstReader::open(&**vfs, &path, None)?;
         let info = reader.info();
         last_seq = last_seq.max(info.max_seq);
         // The name is what the copy kept; trust it over the number recorded inside.
@@ -79,14 +77,14 @@ fn rebuild_manifest(dir: &Path, ssts: &[u64]) -> Result<Manifest> {
     if !ssts.is_empty() {
         tracing::warn!(dir = %dir.display(), files = ssts.len(), "no MANIFEST: rebuilt it from the SST files");
     }
-    Manifest::create(dir, &version)
+    Manifest::create(vfs, dir, &version)
 }
 
-pub fn recover(dir: &Path) -> Result<Recovered> {
-    let ssts = list_ssts(dir)?;
-    let manifest = match Manifest::open(dir)? {
+pub fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered> {
+    let ssts = list_ssts(&**vfs, dir)?;
+    let manifest = match Manifest::open(vfs, dir)? {
         Some(m) => m,
-        None => rebuild_manifest(dir, &ssts)?,
+        None => rebuild_manifest(vfs, dir, &ssts)?,
     };
     let version = manifest.current();
 
@@ -95,7 +93,7 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
     let live: std::collections::HashSet<u64> = version.all_files().map(|f| f.file_number).collect();
     for n in ssts.iter().filter(|n| !live.contains(n)) {
         let path = dir.join(crate::tables::sst_name(*n));
-        fs::remove_file(&path).map_err(|e| Error::io(format!("removing unused {}", path.display()), e))?;
+        vfs.remove(&path).map_err(|e| Error::io(format!("removing unused {}", path.display()), e))?;
     }
 
     let mut flushed: HashMap<u32, u64> = HashMap::new();
@@ -106,21 +104,21 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
 
     let memtable = Memtable::new();
     let mut last_seq = version.last_seq;
-    let segments = wal::list_segments(dir)?;
+    let segments = wal::list_segments(&**vfs, dir)?;
     let newest = segments.last().copied();
     let mut replayed = 0;
     for &n in &segments {
         let path = dir.join(wal::segment_name(n));
         if n < version.log_number {
-            fs::remove_file(&path).map_err(|e| Error::io(format!("removing flushed {}", path.display()), e))?;
+            vfs.remove(&path).map_err(|e| Error::io(format!("removing flushed {}", path.display()), e))?;
             continue;
         }
-        let replay = wal::read_segment(&path)?;
+        let replay = wal::read_segment(&**vfs, &path)?;
         if replay.headerless {
             // Records are appended only after the header is fsynced, so this file never held
             // a write. Left in place it would sit between segments that do.
             tracing::warn!(segment = %path.display(), "removing a WAL segment whose creation a crash cut short");
-            fs::remove_file(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+            vfs.remove(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
             continue;
         }
         for (base_seq, batch) in replay.batches {
@@ -147,7 +145,7 @@ pub fn recover(dir: &Path) -> Result<Recovered> {
                 )));
             }
             tracing::warn!(segment = %path.display(), at, "dropping the torn tail of the WAL");
-            wal::truncate_segment(&path, at)?;
+            wal::truncate_segment(&**vfs, &path, at)?;
         }
     }
     Ok(Recovered { manifest, memtable, last_seq, newest_segment: newest, replayed_batches: replayed })

@@ -1,6 +1,5 @@
 //! What `stats()` and `health()` report: the seed's monitoring API, adapted.
 
-use std::fs;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -118,12 +117,13 @@ impl Inner {
         };
         let mut wal_size_bytes = 0;
         let mut total_disk_size_bytes = 0;
-        let entries = fs::read_dir(&self.dir).map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            total_disk_size_bytes += meta.len();
-            if entry.file_name().to_str().and_then(wal::parse_segment_name).is_some() {
-                wal_size_bytes += meta.len();
+        let vfs = &self.options.vfs;
+        let names = vfs.list(&self.dir).map_err(|e| Error::io(format!("listing {}", self.dir.display()), e))?;
+        for name in names {
+            let Ok(len) = vfs.file_size(&self.dir.join(&name)) else { continue };
+            total_disk_size_bytes += len;
+            if wal::parse_segment_name(&name).is_some() {
+                wal_size_bytes += len;
             }
         }
         let (block_cache_hits, block_cache_misses) = self.tables.block_cache_counts();

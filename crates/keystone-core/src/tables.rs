@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::sst::{BlockCache, SstReader};
+use crate::vfs::Vfs;
 
 pub fn sst_name(file_number: u64) -> String {
     format!("{file_number:06}.sst")
@@ -25,19 +26,25 @@ pub fn parse_sst_name(name: &str) -> Option<u64> {
 }
 
 pub struct TableCache {
+    vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     readers: quick_cache::sync::Cache<u64, SstReader>,
     blocks: Arc<BlockCache>,
 }
 
 impl TableCache {
-    pub fn new(dir: &Path, max_open_files: usize, blocks: Arc<BlockCache>) -> Self {
-        TableCache { dir: dir.to_path_buf(), readers: quick_cache::sync::Cache::new(max_open_files.max(1)), blocks }
+    pub fn new(vfs: &Arc<dyn Vfs>, dir: &Path, max_open_files: usize, blocks: Arc<BlockCache>) -> Self {
+        TableCache {
+            vfs: Arc::clone(vfs),
+            dir: dir.to_path_buf(),
+            readers: quick_cache::sync::Cache::new(max_open_files.max(1)),
+            blocks,
+        }
     }
 
     pub fn get(&self, file_number: u64) -> Result<SstReader> {
         self.readers.get_or_insert_with(&file_number, || {
-            SstReader::open(&self.dir.join(sst_name(file_number)), Some(Arc::clone(&self.blocks)))
+            SstReader::open(&*self.vfs, &self.dir.join(sst_name(file_number)), Some(Arc::clone(&self.blocks)))
         })
     }
 

@@ -31,7 +31,7 @@ impl Db {
         for f in version.all_files() {
             let path = inner.dir.join(sst_name(f.file_number));
             report.sst_files += 1;
-            let checked = SstReader::open(&path, None).and_then(|r| {
+            let checked = SstReader::open(&*inner.options.vfs, &path, None).and_then(|r| {
                 let mut n = 0u64;
                 for entry in r.iter() {
                     entry?;
@@ -49,12 +49,12 @@ impl Db {
                 Err(e) => report.problems.push(format!("{}: {}", path.display(), e.message())),
             }
         }
-        let segments = wal::list_segments(&inner.dir)?;
+        let segments = wal::list_segments(&*inner.options.vfs, &inner.dir)?;
         let newest = segments.last().copied();
         for n in segments.into_iter().filter(|&n| n >= version.log_number) {
             let path = inner.dir.join(wal::segment_name(n));
             report.wal_segments += 1;
-            match wal::read_segment(&path) {
+            match wal::read_segment(&*inner.options.vfs, &path) {
                 Ok(replay) => {
                     report.wal_batches += replay.batches.len() as u64;
                     // The newest segment is being appended to: its end may be mid-write.
@@ -68,7 +68,7 @@ impl Db {
         // Read and decode the file directly: Manifest::load would also remove a MANIFEST.tmp,
         // which a concurrent install may be writing.
         let path = inner.dir.join(manifest::MANIFEST_FILE);
-        match std::fs::read(&path) {
+        match inner.options.vfs.read(&path) {
             Ok(bytes) => {
                 if let Err(e) = manifest::decode_file(&bytes) {
                     report.problems.push(format!("{}: {}", path.display(), e.message()));

@@ -18,13 +18,12 @@
 //! started, so only the newest segment can have a torn tail; a bad record in an older segment is
 //! reported as corruption rather than silently skipped.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
+use crate::vfs::{CreateMode, Vfs, WritableFile};
 
 pub const WAL_MAGIC: &[u8; 6] = b"KSTWAL";
 pub const WAL_FORMAT_VERSION: u16 = 1;
@@ -48,15 +47,9 @@ pub fn parse_segment_name(name: &str) -> Option<u64> {
 }
 
 /// The WAL segment numbers present in `dir`, ascending.
-pub fn list_segments(dir: &Path) -> Result<Vec<u64>> {
-    let mut out = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        if let Some(n) = entry.file_name().to_str().and_then(parse_segment_name) {
-            out.push(n);
-        }
-    }
+pub fn list_segments(vfs: &dyn Vfs, dir: &Path) -> Result<Vec<u64>> {
+    let names = vfs.list(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let mut out: Vec<u64> = names.iter().filter_map(|n| parse_segment_name(n)).collect();
     out.sort_unstable();
     Ok(out)
 }
@@ -80,26 +73,26 @@ pub fn encode_record(batch: &WriteBatch, base_seq: u64, out: &mut Vec<u8>) {
 
 /// The append side of the log. Owned by the commit leader (see `commit.rs`).
 pub struct WalWriter {
+    vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     number: u64,
-    file: Arc<File>,
+    file: Arc<dyn WritableFile>,
     size: u64,
 }
 
 impl WalWriter {
     /// Creates segment `number` with its header, fsyncs it and the directory.
-    pub fn create(dir: &Path, number: u64) -> Result<WalWriter> {
+    pub fn create(vfs: &Arc<dyn Vfs>, dir: &Path, number: u64) -> Result<WalWriter> {
         let path = dir.join(segment_name(number));
         let what = || format!("creating {}", path.display());
-        let mut file =
-            OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| Error::io(what(), e))?;
+        let file = vfs.create(&path, CreateMode::New).map_err(|e| Error::io(what(), e))?;
         let mut header = Vec::with_capacity(HEADER_LEN);
         header.extend_from_slice(WAL_MAGIC);
         header.extend_from_slice(&WAL_FORMAT_VERSION.to_le_bytes());
-        file.write_all(&header).map_err(|e| Error::io(what(), e))?;
-        file.sync_all().map_err(|e| Error::io(what(), e))?;
-        sync_dir(dir)?;
-        Ok(WalWriter { dir: dir.to_path_buf(), number, file: Arc::new(file), size: HEADER_LEN as u64 })
+        file.append(&header).map_err(|e| Error::io(what(), e))?;
+        file.sync().map_err(|e| Error::io(what(), e))?;
+        sync_dir(&**vfs, dir)?;
+        Ok(WalWriter { vfs: Arc::clone(vfs), dir: dir.to_path_buf(), number, file, size: HEADER_LEN as u64 })
     }
 
     pub fn number(&self) -> u64 {
@@ -112,37 +105,30 @@ impl WalWriter {
 
     /// One write(2) of already-encoded records.
     pub fn append(&mut self, records: &[u8]) -> Result<()> {
-        (&*self.file).write_all(records).map_err(|e| Error::io(format!("writing {}", segment_name(self.number)), e))?;
+        self.file.append(records).map_err(|e| Error::io(format!("writing {}", segment_name(self.number)), e))?;
         self.size += records.len() as u64;
         Ok(())
     }
 
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| Error::io(format!("fsync of {}", segment_name(self.number)), e))
+        self.file.sync().map_err(|e| Error::io(format!("fsync of {}", segment_name(self.number)), e))
     }
 
     /// A handle that a background syncer can fsync without holding the writer.
-    pub fn sync_handle(&self) -> (u64, Arc<File>) {
+    pub fn sync_handle(&self) -> (u64, Arc<dyn WritableFile>) {
         (self.number, Arc::clone(&self.file))
     }
 
     /// Seals this segment (fsync) and starts the next one.
     pub fn rotate(&mut self) -> Result<()> {
         self.sync()?;
-        *self = WalWriter::create(&self.dir, self.number + 1)?;
+        *self = WalWriter::create(&self.vfs, &self.dir, self.number + 1)?;
         Ok(())
     }
 }
 
-pub fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let d = File::open(dir).map_err(|e| Error::io(format!("opening directory {}", dir.display()), e))?;
-        d.sync_all().map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+pub fn sync_dir(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
+    vfs.sync_dir(dir).map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))
 }
 
 /// What recovery found in one segment.
@@ -156,11 +142,8 @@ pub struct SegmentReplay {
 }
 
 /// Reads every whole, checksummed record of a segment.
-pub fn read_segment(path: &Path) -> Result<SegmentReplay> {
-    let mut buf = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut buf))
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+pub fn read_segment(vfs: &dyn Vfs, path: &Path) -> Result<SegmentReplay> {
+    let buf = vfs.read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     parse_segment(&buf, &path.display().to_string())
 }
 
@@ -212,17 +195,17 @@ fn check_record(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 }
 
 /// Cuts a torn tail off a segment so the next recovery does not meet it again.
-pub fn truncate_segment(path: &Path, len: u64) -> Result<()> {
+pub fn truncate_segment(vfs: &dyn Vfs, path: &Path, len: u64) -> Result<()> {
     let what = || format!("truncating the torn tail of {}", path.display());
-    let f = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(what(), e))?;
-    f.set_len(len.max(HEADER_LEN as u64).min(f.metadata().map_err(|e| Error::io(what(), e))?.len()))
-        .map_err(|e| Error::io(what(), e))?;
-    f.sync_all().map_err(|e| Error::io(what(), e))
+    let size = vfs.file_size(path).map_err(|e| Error::io(what(), e))?;
+    vfs.truncate(path, len.max(HEADER_LEN as u64).min(size)).map_err(|e| Error::io(what(), e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vfs::RealFs;
+    use std::fs;
 
     fn batch(i: u32) -> WriteBatch {
         let mut b = WriteBatch::new();
@@ -232,7 +215,7 @@ mod tests {
     }
 
     fn write_segment(dir: &Path, n: u32) -> (PathBuf, Vec<usize>) {
-        let mut w = WalWriter::create(dir, 1).unwrap();
+        let mut w = WalWriter::create(&crate::vfs::real(), dir, 1).unwrap();
         let mut ends = Vec::new();
         for i in 0..n {
             let mut rec = Vec::new();
@@ -260,7 +243,7 @@ mod tests {
         let full = fs::read(&path).unwrap();
         for cut in HEADER_LEN..=full.len() {
             fs::write(&path, &full[..cut]).unwrap();
-            let replay = read_segment(&path).unwrap();
+            let replay = read_segment(&RealFs, &path).unwrap();
             let whole = ends.iter().filter(|&&e| e <= cut).count();
             assert_eq!(replay.batches.len(), whole, "cut at {cut}");
             for (i, (seq, b)) in replay.batches.iter().enumerate() {
@@ -280,7 +263,7 @@ mod tests {
                 let mut damaged = full.clone();
                 damaged[byte] ^= 1 << bit;
                 fs::write(&path, &damaged).unwrap();
-                let replay = read_segment(&path).unwrap();
+                let replay = read_segment(&RealFs, &path).unwrap();
                 // Every record before the damaged one survives; the damaged one and all after
                 // it are cut, never replayed with wrong contents.
                 let before = ends.iter().filter(|&&e| e <= byte).count();
@@ -297,7 +280,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(segment_name(1));
         fs::write(&path, b"definitely not a log").unwrap();
-        let err = read_segment(&path).err().map(|e| e.code());
+        let err = read_segment(&RealFs, &path).err().map(|e| e.code());
         assert_eq!(err, Some(crate::error::ErrorCode::Corruption));
     }
 }

@@ -28,7 +28,7 @@ fn expected(all: &[SstEntry], key: &[u8], snapshot: u64) -> Option<Found> {
 /// Reads everything from `path` every way the engine does and checks each answer is right or
 /// a Corruption error. Returns how many Corruption errors it met.
 fn check_reads(path: &Path, all: &[SstEntry], info: &SstInfo, what: &str) -> usize {
-    let opened = SstReader::open(path, Some(Arc::new(BlockCache::new(1 << 20))));
+    let opened = SstReader::open(&crate::vfs::RealFs, path, Some(Arc::new(BlockCache::new(1 << 20))));
     let r = match opened {
         Ok(r) => r,
         Err(e) => {
@@ -113,13 +113,13 @@ fn every_truncation_fails_to_open_cleanly() {
     let good = fs::read(&path).unwrap();
     for cut in 0..good.len() {
         fs::write(&path, &good[..cut]).unwrap();
-        let err = SstReader::open(&path, None).err().map(|e| e.code());
+        let err = SstReader::open(&crate::vfs::RealFs, &path, None).err().map(|e| e.code());
         assert_eq!(err, Some(ErrorCode::Corruption), "cut at {cut}");
     }
     let mut longer = good.clone();
     longer.extend_from_slice(&[0; 3]);
     fs::write(&path, &longer).unwrap();
-    assert_eq!(SstReader::open(&path, None).err().map(|e| e.code()), Some(ErrorCode::Corruption));
+    assert_eq!(SstReader::open(&crate::vfs::RealFs, &path, None).err().map(|e| e.code()), Some(ErrorCode::Corruption));
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn arbitrary_garbage_files_are_corruption() {
             })
             .collect();
         fs::write(&path, &bytes).unwrap();
-        let err = SstReader::open(&path, None).err().map(|e| e.code());
+        let err = SstReader::open(&crate::vfs::RealFs, &path, None).err().map(|e| e.code());
         assert_eq!(err, Some(ErrorCode::Corruption), "{len} random bytes");
     }
 }
@@ -174,7 +174,7 @@ fn damage_behind_a_recomputed_checksum_never_panics() {
                 let crc = crc32c::crc32c(&bad[offset..offset + size + 1]);
                 bad[offset + size + 1..offset + size + TRAILER_LEN].copy_from_slice(&crc.to_le_bytes());
                 fs::write(&path, &bad).unwrap();
-                let Ok(r) = SstReader::open(&path, None) else { continue };
+                let Ok(r) = SstReader::open(&crate::vfs::RealFs, &path, None) else { continue };
                 for (k, _, _, _) in &all {
                     let _ = r.get(k, u64::MAX);
                     let _ = r.get(k, 150);

@@ -144,7 +144,7 @@ mod tests {
         let all = entries(80);
         for (n, c) in [Compression::None, Compression::Lz4, Compression::Zstd].into_iter().enumerate() {
             let (path, _) = write(dir.path(), &all, opts(n as u64 + 1, c));
-            let r = SstReader::open(&path, None).unwrap();
+            let r = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap();
             let got: Vec<_> = r.iter().collect::<Result<_, _>>().unwrap();
             assert_eq!(got, all, "{c:?}");
         }
@@ -155,7 +155,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let all = entries(80);
         let (path, _) = write(dir.path(), &all, opts(1, Compression::Lz4));
-        let r = SstReader::open(&path, None).unwrap();
+        let r = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap();
         let mut it = r.iter();
         for k in [0usize, 1, 17, 40, 79] {
             it.seek(format!("key/{k:05}").as_bytes()).unwrap();
@@ -176,7 +176,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let all = entries(5);
         let (path, _) = write(dir.path(), &all, opts(1, Compression::None));
-        let it = SstReader::open(&path, None).unwrap().iter();
+        let it = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap().iter();
         assert_eq!(it.count(), all.len());
     }
 }

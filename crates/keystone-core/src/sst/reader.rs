@@ -9,13 +9,12 @@
 //! open file, and any number of threads may call `get` and `iter` at once (positional reads
 //! do not move a shared file cursor).
 
-use std::fs::File;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::vfs::{ReadableFile, Vfs};
 
 use super::block::{Block, BlockIter, EntryKind};
 use super::bloom::BloomFilter;
@@ -41,7 +40,7 @@ pub struct SstReader {
 
 pub(super) struct ReaderInner {
     path: PathBuf,
-    file: File,
+    file: Arc<dyn ReadableFile>,
     info: SstInfo,
     pub(super) index: Arc<Block>,
     filter: BloomFilter,
@@ -53,20 +52,20 @@ pub(super) struct ReaderInner {
 }
 
 impl SstReader {
-    pub fn open(path: &Path, cache: Option<Arc<BlockCache>>) -> Result<SstReader> {
-        let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let file_size = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
+    pub fn open(vfs: &dyn Vfs, path: &Path, cache: Option<Arc<BlockCache>>) -> Result<SstReader> {
+        let file = vfs.open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let file_size = file.size().map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let corrupt =
             |at: u64, e: Error| Error::corruption(format!("{} at offset {at}: {}", path.display(), e.message()));
         let footer_at = file_size
             .checked_sub(FOOTER_LEN as u64)
             .ok_or_else(|| corrupt(0, Error::corruption(format!("{file_size} bytes is too short for an SST"))))?;
-        let footer = read_at(&file, path, footer_at, FOOTER_LEN)?;
+        let footer = read_at(&*file, path, footer_at, FOOTER_LEN)?;
         let footer = Footer::decode(&footer).map_err(|e| corrupt(footer_at, e))?;
         let data_end =
             [footer.index.offset, footer.filter.offset, footer.properties.offset].into_iter().min().unwrap_or(0);
         let meta = |h: BlockHandle| -> Result<Vec<u8>> {
-            let stored = read_block_bytes(&file, path, h, footer_at)?;
+            let stored = read_block_bytes(&*file, path, h, footer_at)?;
             unseal_block(&stored).map_err(|e| corrupt(h.offset, e))
         };
         let props = Properties::decode(&meta(footer.properties)?, file_size)
@@ -160,7 +159,7 @@ impl ReaderInner {
         if let Some(block) = self.cache.as_ref().and_then(|c| c.get(self.info.file_number, handle.offset)) {
             return Ok(block);
         }
-        let stored = read_block_bytes(&self.file, &self.path, handle, self.data_end)?;
+        let stored = read_block_bytes(&*self.file, &self.path, handle, self.data_end)?;
         let contents = unseal_block(&stored).map_err(|e| self.corrupt(handle.offset, e))?;
         let block = Arc::new(Block::parse(contents).map_err(|e| self.corrupt(handle.offset, e))?);
         if let Some(cache) = &self.cache {
@@ -171,7 +170,7 @@ impl ReaderInner {
 }
 
 /// The stored bytes (payload and trailer) of the block at `handle`, which must end by `limit`.
-fn read_block_bytes(file: &File, path: &Path, handle: BlockHandle, limit: u64) -> Result<Vec<u8>> {
+fn read_block_bytes(file: &dyn ReadableFile, path: &Path, handle: BlockHandle, limit: u64) -> Result<Vec<u8>> {
     let in_bounds = handle.stored_len().filter(|&l| handle.offset.checked_add(l).is_some_and(|end| end <= limit));
     let len = in_bounds.and_then(|l| usize::try_from(l).ok());
     let Some(len) = len else {
@@ -185,29 +184,11 @@ fn read_block_bytes(file: &File, path: &Path, handle: BlockHandle, limit: u64) -
     read_at(file, path, handle.offset, len)
 }
 
-fn read_at(file: &File, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
+fn read_at(file: &dyn ReadableFile, path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
-    read_exact_at(file, &mut buf, offset)
+    file.read_exact_at(&mut buf, offset)
         .map_err(|e| Error::io(format!("reading {} at offset {offset}", path.display()), e))?;
     Ok(buf)
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    let mut done = 0;
-    while let Some(rest) = buf.get_mut(done..).filter(|r| !r.is_empty()) {
-        let n = std::os::windows::fs::FileExt::seek_read(file, rest, offset + done as u64)?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        done += n;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -231,7 +212,7 @@ mod tests {
         let all = entries(60);
         for (n, c) in [Compression::None, Compression::Lz4, Compression::Zstd].into_iter().enumerate() {
             let (path, _) = write(dir.path(), &all, opts(n as u64 + 1, c));
-            let r = SstReader::open(&path, None).unwrap();
+            let r = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap();
             for k in 0..60u64 {
                 let key = format!("key/{k:05}").into_bytes();
                 for snapshot in [u64::MAX, 300 + k, 299 + k, 200 + k, 150, 100 + k, 99 + k, 0] {
@@ -247,7 +228,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let all = entries(10);
         let (path, _) = write(dir.path(), &all, opts(1, Compression::Lz4));
-        let r = SstReader::open(&path, None).unwrap();
+        let r = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap();
         let (key, seq, _, _) = all.iter().find(|e| e.2 == EntryKind::Delete).unwrap();
         let found = r.get(key, *seq).unwrap().unwrap();
         assert_eq!((found.seq, found.kind, found.value.len()), (*seq, EntryKind::Delete, 0));
@@ -258,7 +239,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let all = entries(60);
         let (path, written) = write(dir.path(), &all, opts(42, Compression::Zstd));
-        let info = SstReader::open(&path, None).unwrap().info().clone();
+        let info = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap().info().clone();
         assert_eq!(info, written);
         assert_eq!((info.file_number, info.keyspace, info.level), (42, 7, 2));
         assert_eq!(info.entries, 180);
@@ -272,7 +253,7 @@ mod tests {
     fn negative_lookup_ruled_out_by_the_bloom_filter_reads_no_data_block() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = write(dir.path(), &entries(200), opts(1, Compression::None));
-        let r = SstReader::open(&path, None).unwrap();
+        let r = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap();
         let mut ruled_out = 0;
         for i in 0..2000 {
             // Inside the key range, so only the filter can spare the read.
@@ -295,8 +276,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = write(dir.path(), &entries(60), opts(1, Compression::Lz4));
         let cache = Arc::new(BlockCache::new(1 << 20));
-        let a = SstReader::open(&path, Some(Arc::clone(&cache))).unwrap();
-        let b = SstReader::open(&path, Some(Arc::clone(&cache))).unwrap();
+        let a = SstReader::open(&crate::vfs::RealFs, &path, Some(Arc::clone(&cache))).unwrap();
+        let b = SstReader::open(&crate::vfs::RealFs, &path, Some(Arc::clone(&cache))).unwrap();
         assert!(a.get(b"key/00030", u64::MAX).unwrap().is_some());
         assert_eq!((cache.hits(), cache.misses()), (0, 1));
         assert!(b.get(b"key/00030", u64::MAX).unwrap().is_some());
@@ -309,7 +290,7 @@ mod tests {
         let all = Arc::new(entries(100));
         let (path, _) = write(dir.path(), &all, opts(1, Compression::Lz4));
         let cache = Arc::new(BlockCache::new(16 * 1024));
-        let r = SstReader::open(&path, Some(Arc::clone(&cache))).unwrap();
+        let r = SstReader::open(&crate::vfs::RealFs, &path, Some(Arc::clone(&cache))).unwrap();
         let threads: Vec<_> = (0..4u64)
             .map(|t| {
                 let (r, all) = (r.clone(), Arc::clone(&all));
@@ -332,7 +313,7 @@ mod tests {
     #[test]
     fn missing_file_is_an_io_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = SstReader::open(&dir.path().join("000404.sst"), None).err().map(|e| e.code());
+        let err = SstReader::open(&crate::vfs::RealFs, &dir.path().join("000404.sst"), None).err().map(|e| e.code());
         assert_eq!(err, Some(crate::error::ErrorCode::Io));
     }
 }

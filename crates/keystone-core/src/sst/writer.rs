@@ -7,11 +7,11 @@
 //! `finish` deletes its `.tmp` file.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::vfs::{CreateMode, Vfs, WritableFile};
 use crate::wal::sync_dir;
 
 use super::block::{cmp_internal, BlockBuilder, EntryKind, MAX_SEQ};
@@ -28,8 +28,11 @@ const INDEX_RESTART_INTERVAL: usize = 1;
 /// `MAX_BLOCK_BYTES` given `block_size_bytes <= MAX_ENTRY_BYTES`.
 const MAX_ENTRY_BYTES: usize = MAX_BLOCK_BYTES / 4;
 
+/// Bytes gathered before one append to the file.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// How to write one SST.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SstWriteOptions {
     /// Recorded in the properties block.
     pub keyspace: u32,
@@ -42,6 +45,7 @@ pub struct SstWriteOptions {
     /// Target false-positive rate of the bloom filter, in (0, 1).
     pub bloom_false_positive_rate: f64,
     pub compression: Compression,
+    pub vfs: Arc<dyn Vfs>,
 }
 
 impl Default for SstWriteOptions {
@@ -53,6 +57,7 @@ impl Default for SstWriteOptions {
             block_size_bytes: 4096,
             bloom_false_positive_rate: DEFAULT_FALSE_POSITIVE_RATE,
             compression: Compression::default(),
+            vfs: crate::vfs::real(),
         }
     }
 }
@@ -62,7 +67,9 @@ pub struct SstWriter {
     path: PathBuf,
     tmp_path: PathBuf,
     /// `None` once `finish` has closed it.
-    file: Option<BufWriter<File>>,
+    file: Option<Arc<dyn WritableFile>>,
+    /// Written bytes not yet appended to `file`.
+    buf: Vec<u8>,
     opts: SstWriteOptions,
     offset: u64,
     block: BlockBuilder,
@@ -90,11 +97,9 @@ impl SstWriter {
         let mut tmp = OsString::from(path.as_os_str());
         tmp.push(".tmp");
         let tmp_path = PathBuf::from(tmp);
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp_path)
+        let file = opts
+            .vfs
+            .create(&tmp_path, CreateMode::Truncate)
             .map_err(|e| Error::io(format!("creating {}", tmp_path.display()), e))?;
         let info = SstInfo {
             file_number: opts.file_number,
@@ -111,7 +116,8 @@ impl SstWriter {
         Ok(SstWriter {
             path: path.to_path_buf(),
             tmp_path,
-            file: Some(BufWriter::with_capacity(64 * 1024, file)),
+            file: Some(file),
+            buf: Vec::with_capacity(WRITE_BUFFER_BYTES),
             opts,
             offset: 0,
             block: BlockBuilder::new(DATA_RESTART_INTERVAL),
@@ -191,8 +197,18 @@ impl SstWriter {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let file = self.file.as_mut().ok_or_else(|| Error::validation("SST writer is already finished"))?;
-        file.write_all(bytes).map_err(|e| Error::io(format!("writing {}", self.tmp_path.display()), e))
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= WRITE_BUFFER_BYTES {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self) -> Result<()> {
+        let file = self.file.as_ref().ok_or_else(|| Error::validation("SST writer is already finished"))?;
+        file.append(&self.buf).map_err(|e| Error::io(format!("writing {}", self.tmp_path.display()), e))?;
+        self.buf.clear();
+        Ok(())
     }
 
     /// Writes the filter, properties, index and footer, makes the file durable and gives it its
@@ -215,18 +231,19 @@ impl SstWriter {
         self.write(&footer)?;
         self.offset += footer.len() as u64;
 
+        self.write_out()?;
         let what = |verb: &str| format!("{verb} {}", self.tmp_path.display());
         let file = self.file.take().ok_or_else(|| Error::validation("SST writer is already finished"))?;
-        let file = file.into_inner().map_err(|e| Error::io(what("writing"), e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(what("fsync of"), e))?;
+        file.sync().map_err(|e| Error::io(what("fsync of"), e))?;
         drop(file);
-        fs::rename(&self.tmp_path, &self.path).map_err(|e| Error::io(what("renaming"), e))?;
+        let vfs = Arc::clone(&self.opts.vfs);
+        vfs.rename(&self.tmp_path, &self.path).map_err(|e| Error::io(what("renaming"), e))?;
         self.renamed = true;
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        sync_dir(dir)?;
+        sync_dir(&*vfs, dir)?;
         let mut info = self.props.info.clone();
         info.file_size = self.offset;
         Ok(info)
@@ -238,7 +255,7 @@ impl Drop for SstWriter {
         if !self.renamed {
             // Abandoned or failed: the partial file is of no use to anyone. Close it first.
             drop(self.file.take());
-            let _ = fs::remove_file(&self.tmp_path);
+            let _ = self.opts.vfs.remove(&self.tmp_path);
         }
     }
 }
@@ -247,6 +264,7 @@ impl Drop for SstWriter {
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+    use std::fs;
 
     fn code<T>(r: Result<T>) -> Option<ErrorCode> {
         r.err().map(|e| e.code())

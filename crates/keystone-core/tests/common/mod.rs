@@ -2,6 +2,8 @@
 #![allow(dead_code, reason = "each test file uses its own subset")]
 #![allow(clippy::unwrap_used, reason = "test helpers: a failure is the point")]
 
+pub mod workload;
+
 use std::path::Path;
 
 use keystone_core::{CompactionOptions, Durability, Options};
