@@ -553,9 +553,20 @@ impl Inner {
 
     /// Makes `edit` the durable state and the version readers see. `obsolete` files are
     /// deleted later (see `purge_obsolete`).
+    ///
+    /// The edit's counters are read here, under the manifest lock: a flush and a compaction
+    /// install concurrently, and counters read before the lock could reach the MANIFEST out
+    /// of order and be refused as going backwards (the I/O-fault sweep caught this).
     pub(crate) fn install(&self, edit: &VersionEdit, obsolete: Vec<PathBuf>) -> Result<()> {
         let mut manifest = self.manifest.lock();
-        manifest.install(edit)?;
+        let mut edit = edit.clone();
+        if edit.next_file_number.is_some() {
+            edit.next_file_number = Some(self.next_file_number.load(Ordering::Relaxed));
+        }
+        if edit.last_seq.is_some() {
+            edit.last_seq = Some(self.visible_seq.load(Ordering::Acquire));
+        }
+        manifest.install(&edit)?;
         let next = Arc::new(manifest.current().clone());
         let old = std::mem::replace(&mut *self.version.write(), next);
         drop(manifest);

@@ -81,7 +81,7 @@ pub struct Expect {
     pub batches: Vec<(Vec<Vec<u8>>, Vec<u8>, bool)>,
 }
 
-#[derive(Default, Debug, Clone, Copy)]
+#[derive(Default, Debug, Clone)]
 pub struct Outcome {
     pub writes_acked: u64,
     pub writes_failed: u64,
@@ -92,10 +92,21 @@ pub struct Outcome {
     /// Reads whose answer disagreed with the acknowledged state while the process lived.
     pub wrong_reads: u64,
     pub reads: u64,
+    /// The first error that was neither `Io` nor `Poisoned`.
+    pub first_untyped: Option<&'static str>,
 }
 
 fn typed(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::Io | ErrorCode::Poisoned)
+}
+
+impl Outcome {
+    fn note_untyped(&mut self, e: &keystone_core::Error) {
+        if !typed(e.code()) {
+            self.untyped_errors += 1;
+            self.first_untyped.get_or_insert_with(|| Box::leak(e.to_string().into_boxed_str()));
+        }
+    }
 }
 
 /// Runs `steps` seeded steps. With `stop_at_error` the first failed write ends the run (a
@@ -149,7 +160,7 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
                 }
                 Err(e) => {
                     out.writes_failed += 1;
-                    out.untyped_errors += u64::from(!typed(e.code()));
+                    out.note_untyped(&e);
                     io_failed |= e.code() == ErrorCode::Io;
                     for (k, v) in entries {
                         expect.maybe.entry(k).or_default().push(v);
@@ -186,7 +197,7 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
             db.compact()
         };
         if let Err(e) = result {
-            out.untyped_errors += u64::from(!typed(e.code()));
+            out.note_untyped(&e);
             if stop_at_error && e.code() != ErrorCode::Io {
                 return out;
             }
