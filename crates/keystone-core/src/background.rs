@@ -72,8 +72,8 @@ fn flusher_loop(inner: &Inner) {
             return;
         }
         if inner.poisoned.lock().is_none() {
+            // flush_frozen has poisoned the database already.
             if let Err(e) = inner.flush_frozen() {
-                inner.poison(&e);
                 inner.bg.lock().error = Some(format!("flush failed: {e}"));
             }
         }

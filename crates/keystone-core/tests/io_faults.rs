@@ -79,13 +79,17 @@ fn one(seed: u64, op: Op, nth: u64, failures: &mut Vec<String>, tally: &mut Tall
     drop(db);
     fs.disarm();
     fs.power_loss(Loss::Drop);
-    match Db::open(&path, options, false) {
-        Ok(db) => match workload::judge(&db, &expect) {
-            Ok(j) if j.lost + j.phantom + j.torn == 0 => {}
-            Ok(j) => failures.push(fail(format!("after reopen: {j:?}"))),
-            Err(e) => failures.push(fail(e)),
-        },
-        Err(e) => failures.push(fail(format!("reopen failed: {e}"))),
+    if let Err(e) = reopen_and_judge(&path, options, &expect) {
+        failures.push(fail(e));
+    }
+}
+
+/// Opens the database again and judges it; `Err` says what was wrong.
+fn reopen_and_judge(path: &std::path::Path, options: keystone_core::Options, expect: &Expect) -> Result<(), String> {
+    let db = Db::open(path, options, false).map_err(|e| format!("reopen failed: {e}"))?;
+    match workload::judge(&db, expect)? {
+        j if j.lost + j.phantom + j.torn == 0 => Ok(()),
+        j => Err(format!("after reopen: {j:?}")),
     }
 }
 
@@ -164,13 +168,8 @@ fn a_failure_during_recovery_is_an_error_and_the_next_open_recovers() {
                 drop(first);
                 fs.disarm();
                 points += u64::from(reached);
-                match Db::open(&path, options, false) {
-                    Ok(db) => match workload::judge(&db, &expect) {
-                        Ok(j) if j.lost + j.phantom + j.torn == 0 => {}
-                        Ok(j) => failures.push(fail(format!("after reopen: {j:?}"))),
-                        Err(e) => failures.push(fail(e)),
-                    },
-                    Err(e) => failures.push(fail(format!("the second open failed: {e}"))),
+                if let Err(e) = reopen_and_judge(&path, options, &expect) {
+                    failures.push(fail(e));
                 }
                 if !reached || nth > 200 {
                     break;
