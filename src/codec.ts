@@ -249,8 +249,12 @@ class Reader {
 
   string(): string {
     const n = this.varint();
-    const start = this.pos;
-    const end = start + n;
+    return this.stringOf(this.pos, this.pos + n);
+  }
+
+  /** The UTF-8 text from `start` to `end`, after which reading continues. */
+  stringOf(start: number, end: number): string {
+    if (end > this.buf.length) throw new ValidationError('encoded item is truncated');
     this.pos = end;
     return this.buf.utf8Slice(start, end);
   }
@@ -264,11 +268,51 @@ class Reader {
   }
 }
 
+/**
+ * Attribute names repeat from item to item, so decoding keeps the strings of recent short names,
+ * keyed by a hash of their bytes and confirmed byte by byte: a hit costs a short loop instead of
+ * a call into the UTF-8 decoder and a string-table lookup when the name becomes a property.
+ */
+const NAME_SLOTS = 1024;
+const MAX_CACHED_NAME = 24;
+const nameBytes: (Uint8Array | undefined)[] = new Array(NAME_SLOTS).fill(undefined);
+const nameStrings: string[] = new Array(NAME_SLOTS).fill('');
+
+function attributeName(r: Reader): string {
+  const n = r.varint();
+  const buf = r.buf;
+  const start = r.pos;
+  const end = start + n;
+  if (n > MAX_CACHED_NAME || end > buf.length) return r.stringOf(start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] ?? 0), 0x01000193);
+  const slot = (h >>> 0) & (NAME_SLOTS - 1);
+  const cached = nameBytes[slot];
+  if (cached !== undefined && cached.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    const name = nameStrings[slot];
+    if (same && name !== undefined) {
+      r.pos = end;
+      return name;
+    }
+  }
+  const name = r.stringOf(start, end);
+  nameBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end);
+  nameStrings[slot] = name;
+  return name;
+}
+
 function decodeMap(r: Reader): Record<string, AttributeValue> {
   const n = r.varint();
   const out: Record<string, AttributeValue> = {};
   for (let i = 0; i < n; i++) {
-    const name = r.string();
+    const name = attributeName(r);
     const value = decodeValue(r);
     if (name === '__proto__') {
       // Assignment would set the prototype: define it, so it stays an attribute.

@@ -21,6 +21,12 @@ import type {
 } from './params';
 import type { Session } from './session';
 
+/**
+ * `getSync` copies the item into this buffer rather than receiving a new one per call; it grows
+ * to the largest item read. Decoding copies everything out of it, so reuse is safe.
+ */
+let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+
 type AnyKey = Record<string, unknown>;
 
 /** Expression attribute values cross as one encoded item whose attribute names are the placeholders. */
@@ -181,10 +187,16 @@ export class Table<K extends AnyKey = AnyKey> {
   getSync(key: K, options?: GetOptions): Item | undefined {
     checkGet(options);
     const data = encodeItem(key);
-    const out = this.#session.runSync((db) =>
-      db.getSync(this.name, data, options?.projectionExpression, options?.expressionAttributeNames),
-    );
-    return out === null ? undefined : decodeItem(out, options?.wrapNumbers);
+    for (;;) {
+      const out = scratch;
+      const n = this.#session.runSync((db) =>
+        db.getSync(this.name, data, out, options?.projectionExpression, options?.expressionAttributeNames),
+      );
+      if (n < 0) return undefined;
+      if (n <= out.length) return decodeItem(out.subarray(0, n), options?.wrapNumbers);
+      // Larger than the scratch buffer: nothing was copied; grow it and read again.
+      scratch = Buffer.allocUnsafeSlow(n);
+    }
   }
 
   /** Deletes the item with `key` (a missing item is not an error); optionally only if a condition holds. */

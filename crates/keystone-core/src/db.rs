@@ -343,7 +343,7 @@ impl Inner {
     fn open(dir: &Path, options: Options) -> Result<Inner> {
         let vfs = Arc::clone(&options.vfs);
         let lock = vfs.lock(dir)?;
-        let recovered = crate::recovery::recover(&vfs, dir)?;
+        let recovered = crate::recovery::recover(&vfs, dir, options.memtable_switch_bytes())?;
         let writer = WalWriter::create(&vfs, dir, recovered.newest_segment.map_or(1, |n| n + 1))?;
         let version = recovered.manifest.current().clone();
         tracing::info!(
@@ -512,7 +512,10 @@ impl Inner {
                 self.poison(&e);
             } else if freeze {
                 let mut m = self.mem.write();
-                let frozen = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
+                let frozen = std::mem::replace(
+                    &mut m.active,
+                    Arc::new(Memtable::with_expected_bytes(self.options.memtable_switch_bytes())),
+                );
                 m.immutable.push(Frozen { mem: frozen, last_wal_segment: sealed });
                 drop(m);
                 self.wake_background();
@@ -539,7 +542,10 @@ impl Inner {
             return Err(e);
         }
         let mut m = self.mem.write();
-        let frozen = std::mem::replace(&mut m.active, Arc::new(Memtable::new()));
+        let frozen = std::mem::replace(
+            &mut m.active,
+            Arc::new(Memtable::with_expected_bytes(self.options.memtable_switch_bytes())),
+        );
         m.immutable.push(Frozen { mem: frozen, last_wal_segment: sealed });
         Ok(())
     }

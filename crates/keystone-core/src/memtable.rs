@@ -5,9 +5,10 @@
 //! snapshot sequence number it reads at; entries newer than that are invisible to it, so a
 //! reader never sees a batch that is only half inserted.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_skiplist::SkipMap;
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::batch::{Keyspace, OpKind, WriteBatch};
 
@@ -51,15 +52,66 @@ pub struct MemEntry {
 /// Per-entry overhead assumed for memory accounting (skiplist node, key struct, sequence).
 const ENTRY_OVERHEAD_BYTES: usize = 64;
 
-#[derive(Default)]
+/// A memtable sized by [`Memtable::new`] expects to fill to about this many bytes.
+const DEFAULT_EXPECTED_BYTES: usize = 1 << 20;
+/// Filter bits per byte the memtable is expected to hold: at ~150 B per entry plus overhead,
+/// about 14 bits per key, so a key that is not here skips the skiplist search ~98% of the time.
+const FILTER_BYTES_PER_BIT: usize = 16;
+
+/// A Bloom filter of the keys a memtable holds, so that a point read of a key the memtable
+/// does not hold (most reads, once data has been flushed) skips the skiplist search: one
+/// 64-bit word per key, two bits set in it. Bits are set before the entry is inserted, and
+/// readers read at a snapshot published after the insert (release/acquire on the sequence
+/// number), so a reader never misses a key its snapshot can see.
+struct KeyFilter {
+    words: Box<[AtomicU64]>,
+}
+
+impl KeyFilter {
+    fn new(expected_bytes: usize) -> Self {
+        let bits = (expected_bytes / FILTER_BYTES_PER_BIT).clamp(1 << 12, 1 << 26).next_power_of_two();
+        KeyFilter { words: (0..bits / 64).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// The word and the two bits in it that stand for a key (the word always exists: the
+    /// count is a power of two and the hash is masked to it).
+    fn probe(&self, keyspace: Keyspace, key: &[u8]) -> Option<(&AtomicU64, u64)> {
+        let h = xxh3_64(key) ^ u64::from(keyspace).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let word = self.words.get((h as usize) & (self.words.len() - 1))?;
+        Some((word, (1u64 << ((h >> 52) & 63)) | (1u64 << ((h >> 58) & 63))))
+    }
+
+    fn insert(&self, keyspace: Keyspace, key: &[u8]) {
+        if let Some((word, bits)) = self.probe(keyspace, key) {
+            word.fetch_or(bits, Ordering::Release);
+        }
+    }
+
+    fn may_contain(&self, keyspace: Keyspace, key: &[u8]) -> bool {
+        self.probe(keyspace, key).is_none_or(|(word, bits)| word.load(Ordering::Acquire) & bits == bits)
+    }
+}
+
 pub struct Memtable {
     map: SkipMap<InternalKey, Option<Vec<u8>>>,
+    filter: KeyFilter,
     approximate_bytes: AtomicUsize,
+}
+
+impl Default for Memtable {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Memtable {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_expected_bytes(DEFAULT_EXPECTED_BYTES)
+    }
+
+    /// A memtable that will be frozen at about `expected_bytes`: its key filter is sized for it.
+    pub fn with_expected_bytes(expected_bytes: usize) -> Self {
+        Memtable { map: SkipMap::new(), filter: KeyFilter::new(expected_bytes), approximate_bytes: AtomicUsize::new(0) }
     }
 
     /// Inserts every entry of `batch`, entry `i` at `base_seq + i`. Commit leader only.
@@ -71,6 +123,7 @@ impl Memtable {
                 OpKind::Put => Some(e.value),
                 OpKind::Delete => None,
             };
+            self.filter.insert(e.keyspace, &e.key);
             self.map.insert(InternalKey { keyspace: e.keyspace, key: e.key, seq: base_seq + i as u64 }, value);
         }
         self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -78,6 +131,9 @@ impl Memtable {
 
     /// The newest version of `key` with a sequence number ≤ `snapshot`.
     pub fn get(&self, keyspace: Keyspace, key: &[u8], snapshot: u64) -> Option<Newest> {
+        if !self.filter.may_contain(keyspace, key) {
+            return None;
+        }
         let probe = InternalKey { keyspace, key: key.to_vec(), seq: snapshot };
         match self.map.lower_bound(std::ops::Bound::Included(&probe)) {
             Some(entry) if entry.key().keyspace == keyspace && entry.key().key == key => {
@@ -90,6 +146,7 @@ impl Memtable {
     /// Inserts one entry at `seq` (recovery, which may skip entries already in SSTs).
     pub fn insert(&self, keyspace: Keyspace, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
         let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD_BYTES;
+        self.filter.insert(keyspace, &key);
         self.map.insert(InternalKey { keyspace, key, seq }, value);
         self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -161,5 +218,24 @@ mod tests {
         assert_eq!(m.get(2, b"ab", u64::MAX), None);
         assert_eq!(m.get(2, b"a", u64::MAX).and_then(|n| n.value), Some(b"y".to_vec()));
         assert!(m.approximate_bytes() > 0);
+    }
+
+    #[test]
+    fn the_key_filter_never_hides_a_key_and_skips_most_absent_ones() {
+        let m = Memtable::with_expected_bytes(4 << 20);
+        let mut b = WriteBatch::new();
+        for i in 0..20_000u32 {
+            b.put(i % 3, format!("user#{i:08}").into_bytes(), b"v".to_vec());
+        }
+        m.apply(1, b);
+        for i in 0..20_000u32 {
+            assert!(m.get(i % 3, format!("user#{i:08}").as_bytes(), u64::MAX).is_some(), "key {i}");
+        }
+        let key = |i: u32| format!("user#{i:08}").into_bytes();
+        let passed = (20_000..40_000u32).filter(|&i| m.filter.may_contain(i % 3, &key(i))).count();
+        assert!(passed < 1_000, "{passed} of 20000 absent keys passed the filter");
+        // The same key in another keyspace is a different key.
+        let other = (0..20_000u32).filter(|&i| m.filter.may_contain(i % 3 + 3, &key(i))).count();
+        assert!(other < 1_000, "{other} of 20000 keys passed the filter in a keyspace they are not in");
     }
 }

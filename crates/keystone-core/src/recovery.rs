@@ -80,7 +80,7 @@ fn rebuild_manifest(vfs: &Arc<dyn Vfs>, dir: &Path, ssts: &[u64]) -> Result<Mani
     Manifest::create(vfs, dir, &version)
 }
 
-pub fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered> {
+pub fn recover(vfs: &Arc<dyn Vfs>, dir: &Path, memtable_bytes: usize) -> Result<Recovered> {
     let ssts = list_ssts(&**vfs, dir)?;
     let manifest = match Manifest::open(vfs, dir)? {
         Some(m) => m,
@@ -102,7 +102,7 @@ pub fn recover(vfs: &Arc<dyn Vfs>, dir: &Path) -> Result<Recovered> {
         *e = (*e).max(f.max_seq);
     }
 
-    let memtable = Memtable::new();
+    let memtable = Memtable::with_expected_bytes(memtable_bytes);
     let mut last_seq = version.last_seq;
     let segments = wal::list_segments(&**vfs, dir)?;
     let newest = segments.last().copied();

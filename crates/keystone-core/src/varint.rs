@@ -42,6 +42,7 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    #[inline]
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.short())?;
         let s = self.buf.get(self.pos..end).ok_or_else(|| self.short())?;
@@ -49,6 +50,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    #[inline]
     pub fn u32_le(&mut self) -> Result<u32> {
         let b = self.bytes(4)?.try_into().map_err(|_| self.short())?;
         Ok(u32::from_le_bytes(b))
@@ -59,6 +61,7 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(b))
     }
 
+    #[inline]
     pub fn varint(&mut self) -> Result<u64> {
         // Most varints here (key and value lengths, small counts) fit one byte.
         if let Some(&b) = self.buf.get(self.pos) {
@@ -67,15 +70,24 @@ impl<'a> Reader<'a> {
                 return Ok(u64::from(b));
             }
         }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Result<u64> {
         let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
+        let mut shift = 0;
+        while let Some(&b) = self.buf.get(self.pos) {
+            self.pos += 1;
             v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
+            if b < 0x80 {
                 return Ok(v);
             }
+            shift += 7;
+            if shift > 63 {
+                return Err(Error::corruption(format!("{} has an overlong varint at byte {}", self.what, self.pos)));
+            }
         }
-        Err(Error::corruption(format!("{} has an overlong varint at byte {}", self.what, self.pos)))
+        Err(self.short())
     }
 
     /// A varint length followed by that many bytes.

@@ -200,17 +200,27 @@ impl NativeDb {
         Ok(job(move || db.get_item(&table, &key, projection.as_deref(), &names.unwrap_or_default()), buffer))
     }
 
-    /// `get` on the calling thread: no thread hop, for data served from memory.
+    /// `get` on the calling thread: no thread hop, for data served from memory. The item is
+    /// copied into `out`, a buffer JavaScript keeps and reuses, so no buffer is created per
+    /// call (an external buffer costs a finalizer and a sweep). Returns -1 when there is no
+    /// item, else the item's length; a length past `out.length` means nothing was copied and
+    /// the caller retries with a buffer that large.
     #[napi]
     pub fn get_sync(
         &self,
         table: String,
         key: &[u8],
+        mut out: BufferSlice,
         projection: Option<String>,
         names: Option<HashMap<String, String>>,
-    ) -> napi::Result<Option<Buffer>> {
+    ) -> napi::Result<i64> {
         let db = self.handle()?;
-        buffer(db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?)
+        let item = db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?;
+        let Some(item) = item else { return Ok(-1) };
+        if let Some(dest) = out.get_mut(..item.len()) {
+            dest.copy_from_slice(&item);
+        }
+        i64::try_from(item.len()).map_err(|_| crate::error::validation("an item is too large to return"))
     }
 
     /// Applies an update expression; resolves with what `returnValues` asked for, or null.

@@ -138,6 +138,21 @@ impl Block {
         self.data.len()
     }
 
+    /// The key and sequence number of the entry at restart point `i`, read in place.
+    fn restart_key(&self, i: usize) -> Result<(&[u8], u64)> {
+        let at = self.restart(i)?;
+        let entries = self.data.get(at..self.restarts_start).unwrap_or_default();
+        let mut r = Reader::new(entries, "block entry");
+        let shared = r.varint()?;
+        let unshared = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+        let (seq, _) = EntryKind::from_tag(r.varint()?);
+        r.varint()?;
+        if shared != 0 {
+            return Err(Error::corruption(format!("block restart {i} shares bytes with an earlier key")));
+        }
+        Ok((r.bytes(unshared)?, seq))
+    }
+
     fn restart(&self, i: usize) -> Result<usize> {
         let at = self.restarts_start + 4 * i;
         let mut r = Reader::new(self.data.get(at..).unwrap_or_default(), "block restart array");
@@ -195,12 +210,12 @@ impl BlockIter {
     /// makes the cursor invalid if there is none.
     pub fn seek(&mut self, key: &[u8], seq: u64) -> Result<()> {
         // The last restart whose key is before the target; entries before it are all smaller.
+        // Restart entries store their key whole, so the search compares them in place.
         let (mut lo, mut hi) = (0, self.block.num_restarts - 1);
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
-            self.start_at_restart(mid)?;
-            self.advance()?;
-            if self.valid && cmp_internal(&self.key, self.seq, key, seq) == Ordering::Less {
+            let (restart_key, restart_seq) = self.block.restart_key(mid)?;
+            if cmp_internal(restart_key, restart_seq, key, seq) == Ordering::Less {
                 lo = mid;
             } else {
                 hi = mid - 1;
