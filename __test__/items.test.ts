@@ -128,6 +128,49 @@ describe('numbers and limits', () => {
     await db.close();
   });
 
+  it('reads back integers at the edges of the fast decoding path exactly, through every read', async () => {
+    const db = await Database.create(fresh());
+    const numbers = [0, -1, 7, 10, -10, 999_999_999_999_999, -999_999_999_999_999, 1_000_000_000_000_000, 2 ** 53 - 1];
+    const floats = [0.5, -0.25, 1e21, 1e-7, 123456.789];
+    const item = { pk: 'edges', set: new Set([3, -4, 100_000]), list: [...numbers, ...floats] };
+    const named = Object.fromEntries(numbers.map((v, i) => [`n${i}`, v]));
+    await db.put({ ...item, ...named });
+    const want = { ...item, ...named };
+    expect(db.getSync({ pk: 'edges' })).toEqual(want);
+    expect(await db.get({ pk: 'edges' })).toEqual(want);
+    const page = await db.scan({});
+    expect(page.items).toEqual([want]);
+    const wrapped = db.getSync({ pk: 'edges' }, { wrapNumbers: true });
+    expect(wrapped?.n5).toEqual(new NumberValue('999999999999999'));
+    expect(wrapped?.n1).toEqual(new NumberValue('-1'));
+    await db.close();
+  });
+
+  it('decodes attribute names correctly whatever their length, script or reuse', async () => {
+    const db = await Database.create(fresh());
+    // Many distinct short names (the decoder caches them by a hash of their bytes), long names,
+    // non-ASCII names, and names that differ in one byte.
+    const names = [
+      ...Array.from({ length: 3000 }, (_, i) => `a${i}`),
+      'x'.repeat(24),
+      'x'.repeat(25),
+      `${'y'.repeat(200)}z`,
+      'naïve',
+      'naive',
+      '名前',
+      'ab',
+      'ba',
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < names.length; i += 100) {
+        const item = Object.fromEntries(names.slice(i, i + 100).map((n, j) => [n, `${round}:${i + j}`]));
+        await db.put({ pk: `k${i}`, ...item });
+        expect(db.getSync({ pk: `k${i}` })).toEqual({ pk: `k${i}`, ...item });
+      }
+    }
+    await db.close();
+  });
+
   it('enforces 400 KB items, 2048-byte partition keys and 1024-byte sort keys at the limit and one past', async () => {
     const db = await Database.create(fresh());
     // Item size = names + values: "pk" (2) + 1 + "v" (1) + value.

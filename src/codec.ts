@@ -259,6 +259,36 @@ class Reader {
     return this.buf.utf8Slice(start, end);
   }
 
+  /**
+   * A number. Stored numbers are canonical decimal text; a plain integer of up to 15 digits
+   * (exact in a double) is read digit by digit, without making a string first.
+   */
+  number(): number | NumberValue {
+    const n = this.varint();
+    const buf = this.buf;
+    const start = this.pos;
+    const end = start + n;
+    if (!this.wrapNumbers && n <= 15 && end <= buf.length) {
+      const neg = buf[start] === 0x2d;
+      const first = neg ? start + 1 : start;
+      // No leading zero (canonical text has none, except "0" itself); "-0" takes the slow path.
+      if (first < end && (buf[first] !== 0x30 || (first + 1 === end && !neg))) {
+        let v = 0;
+        let i = first;
+        for (; i < end; i++) {
+          const d = (buf[i] ?? 0) - 0x30;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+        }
+        if (i === end) {
+          this.pos = end;
+          return neg ? -v : v;
+        }
+      }
+    }
+    return numberFromText(this.stringOf(start, end), this.wrapNumbers);
+  }
+
   bytes(): Uint8Array {
     const n = this.varint();
     const b = new Uint8Array(n);
@@ -330,7 +360,7 @@ function decodeValue(r: Reader): AttributeValue {
     case T_S:
       return r.string();
     case T_N:
-      return numberFromText(r.string(), r.wrapNumbers);
+      return r.number();
     case T_B:
       return r.bytes();
     case T_FALSE:
@@ -358,7 +388,7 @@ function decodeValue(r: Reader): AttributeValue {
       }
       if (tag === T_NS) {
         const s = new Set<number | NumberValue>();
-        for (let i = 0; i < n; i++) s.add(numberFromText(r.string(), r.wrapNumbers));
+        for (let i = 0; i < n; i++) s.add(r.number());
         return s as Set<number> | Set<NumberValue>;
       }
       const s = new Set<string>();

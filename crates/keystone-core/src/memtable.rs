@@ -5,6 +5,7 @@
 //! snapshot sequence number it reads at; entries newer than that are invisible to it, so a
 //! reader never sees a batch that is only half inserted.
 
+use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_skiplist::SkipMap;
@@ -164,11 +165,17 @@ impl Memtable {
     /// Up to `max` entries of `keyspace` at or after `(start, seq)` in internal-key order
     /// (key ascending, newest version first). Range reads page through a memtable with this, so
     /// they hold no borrow of it between pages.
-    pub fn chunk(&self, keyspace: Keyspace, start: &[u8], seq: u64, max: usize) -> Vec<MemEntry> {
+    /// Entries past `end` are not read.
+    pub fn chunk(&self, keyspace: Keyspace, start: &[u8], seq: u64, end: Bound<&[u8]>, max: usize) -> Vec<MemEntry> {
         let from = InternalKey { keyspace, key: start.to_vec(), seq };
+        let before_end = |k: &[u8]| match end {
+            Bound::Included(e) => k <= e,
+            Bound::Excluded(e) => k < e,
+            Bound::Unbounded => true,
+        };
         self.map
             .range(from..)
-            .take_while(|e| e.key().keyspace == keyspace)
+            .take_while(|e| e.key().keyspace == keyspace && before_end(&e.key().key))
             .take(max)
             .map(|e| MemEntry { keyspace, key: e.key().key.clone(), seq: e.key().seq, value: e.value().clone() })
             .collect()

@@ -153,12 +153,13 @@ impl Db {
             if keep {
                 page.count += 1;
                 if r.select != Select::Count {
-                    let out = match (&plan.projection, &decoded) {
-                        (Some(p), Some(item)) => encode_item(&expr::project(item, p)),
-                        _ => bytes.clone(),
+                    let projected = match (&plan.projection, &decoded) {
+                        (Some(p), Some(item)) => Some(encode_item(&expr::project(item, p))),
+                        _ => None,
                     };
+                    let out = projected.as_deref().unwrap_or(&bytes);
                     put_u64(&mut page.items, out.len() as u64);
-                    page.items.extend_from_slice(&out);
+                    page.items.extend_from_slice(out);
                 }
             }
             last = Some(bytes);

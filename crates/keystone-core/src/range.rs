@@ -19,15 +19,20 @@ use crate::merge::{Entry, MergeIter, Source};
 use crate::sst::EntryKind;
 use crate::version::{Version, NUM_LEVELS};
 
-/// Memtable entries read a chunk at a time (see `Memtable::chunk`).
+/// Memtable entries read a chunk at a time (see `Memtable::chunk`), up to the range's end. Chunks
+/// start small and double, so a short Query copies little more than it returns and a long Scan
+/// still reads in large steps.
 struct MemSource {
     mem: Arc<Memtable>,
     keyspace: Keyspace,
     next: Option<(Vec<u8>, u64)>,
+    end: Bound<Vec<u8>>,
+    chunk_len: usize,
     buffer: std::vec::IntoIter<crate::memtable::MemEntry>,
 }
 
-const MEM_CHUNK: usize = 256;
+const FIRST_MEM_CHUNK: usize = 16;
+const MAX_MEM_CHUNK: usize = 256;
 
 impl Iterator for MemSource {
     type Item = Result<Entry>;
@@ -43,7 +48,9 @@ impl Iterator for MemSource {
                 return Some(Ok((e.key, e.seq, kind, value)));
             }
             let (key, seq) = self.next.take()?;
-            let chunk = self.mem.chunk(self.keyspace, &key, seq, MEM_CHUNK);
+            let end = self.end.as_ref().map(Vec::as_slice);
+            let chunk = self.mem.chunk(self.keyspace, &key, seq, end, self.chunk_len);
+            self.chunk_len = (self.chunk_len * 2).min(MAX_MEM_CHUNK);
             if chunk.is_empty() {
                 return None;
             }
@@ -123,9 +130,14 @@ impl Inner {
         {
             let m = self.mem.read();
             for mem in std::iter::once(&m.active).chain(m.immutable.iter().rev().map(|f| &f.mem)) {
-                let next = Some((from.clone(), u64::MAX));
-                let buffer = Vec::new().into_iter();
-                sources.push(Box::new(MemSource { mem: Arc::clone(mem), keyspace, next, buffer }));
+                sources.push(Box::new(MemSource {
+                    mem: Arc::clone(mem),
+                    keyspace,
+                    next: Some((from.clone(), u64::MAX)),
+                    end: end.map(<[u8]>::to_vec),
+                    chunk_len: FIRST_MEM_CHUNK,
+                    buffer: Vec::new().into_iter(),
+                }));
             }
         }
         let version = Arc::clone(&self.version.read());
