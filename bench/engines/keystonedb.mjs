@@ -1,6 +1,7 @@
 // keystonedb: a table with pk = a group of 1000 consecutive users and sk = the user number,
 // so a range of 100 consecutive keys is a Query of one partition. Durable = 'sync' (WAL fsync
-// before acknowledgement); writes issued in one tick commit as one group. Gets use getSync.
+// before acknowledgement); writes issued in one tick commit as one group. Reads use the sync
+// API, as lmdb's and SQLite's do: getSync, and querySync for ranges.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -9,6 +10,8 @@ const { Database, TableSchema } = require('../../dist/index.js');
 const schema = TableSchema.builder().partitionKey('g', 'N').sortKey('u', 'N').build();
 const idOf = (key) => Number(key.slice(5));
 const keyFor = (i) => ({ g: Math.floor(i / 1000), u: i });
+// The stored item is the key attributes plus the data's attributes. Built with Object.assign:
+// an object spread ({ ...key, ...item }) costs ~5.7 µs per item in this V8, more than the put.
 
 export default {
   name: 'keystonedb',
@@ -20,21 +23,23 @@ export default {
     return Database.open(path, { create: true, schema, obsoleteFileRetentionMs: 0 });
   },
   async loadBatch(db, batch) {
-    await Promise.all(batch.map(([key, item]) => db.put({ ...keyFor(idOf(key)), ...item }, { durability: 'sync' })));
+    await Promise.all(
+      batch.map(([key, item]) => db.put(Object.assign(keyFor(idOf(key)), item), { durability: 'sync' })),
+    );
   },
   get(db, key) {
     return db.getSync(keyFor(idOf(key)));
   },
-  async range(db, start, count) {
+  range(db, start, count) {
     const i = idOf(start);
-    const page = await db.query({
+    const page = db.querySync({
       keyConditionExpression: 'g = :g AND u >= :u',
       expressionAttributeValues: { ':g': Math.floor(i / 1000), ':u': i },
       limit: count,
     });
     let n = page.items.length;
     if (n < count && page.lastEvaluatedKey === undefined) {
-      const next = await db.query({
+      const next = db.querySync({
         keyConditionExpression: 'g = :g',
         expressionAttributeValues: { ':g': Math.floor(i / 1000) + 1 },
         limit: count - n,
@@ -54,7 +59,7 @@ export default {
     return n;
   },
   put(db, key, item) {
-    return db.put({ ...keyFor(idOf(key)), ...item }, { durability: 'sync' });
+    return db.put(Object.assign(keyFor(idOf(key)), item), { durability: 'sync' });
   },
   del(db, key) {
     return db.delete(keyFor(idOf(key)), { durability: 'sync' });
