@@ -344,7 +344,8 @@ impl Inner {
         let vfs = Arc::clone(&options.vfs);
         let lock = vfs.lock(dir)?;
         let recovered = crate::recovery::recover(&vfs, dir, options.memtable_switch_bytes())?;
-        let writer = WalWriter::create(&vfs, dir, recovered.newest_segment.map_or(1, |n| n + 1))?;
+        let first = recovered.newest_segment.map_or(1, |n| n + 1);
+        let writer = WalWriter::create(&vfs, dir, first, options.wal_prealloc_bytes())?;
         let version = recovered.manifest.current().clone();
         tracing::info!(
             dir = %dir.display(),
@@ -623,6 +624,13 @@ impl Drop for Shared {
         let mut reg = registry().lock();
         self.inner.stop_background(std::mem::take(&mut self.threads));
         self.inner.sync_buffered();
+        // Cut the active segment's preallocated zeros off, so the next open finds a clean end.
+        // Not after a failure: nothing more is written to a poisoned database's files.
+        if self.inner.poisoned.lock().is_none() {
+            if let Err(e) = self.inner.wal.lock().seal() {
+                tracing::warn!(error = %e, "could not seal the WAL at close");
+            }
+        }
         drop(self.inner.lock.lock().take());
         reg.retain(|_, w| w.strong_count() > 0);
         tracing::debug!(dir = %self.inner.dir.display(), "closed database");

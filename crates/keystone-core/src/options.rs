@@ -78,6 +78,17 @@ pub struct Options {
     pub vfs: std::sync::Arc<dyn crate::vfs::Vfs>,
 }
 
+impl Options {
+    /// How far ahead of the last record a WAL segment keeps zeros written (see `wal.rs`):
+    /// 256 KiB (one size-changing fsync per 256 KiB of log), or a quarter of what a segment
+    /// holds before it is rotated (by size or by a memtable switch) when that is less, so small
+    /// configurations do not write mostly zeros.
+    pub(crate) fn wal_prealloc_bytes(&self) -> u64 {
+        let per_segment = self.wal_segment_bytes.min(self.memtable_switch_bytes() as u64);
+        (per_segment / 4).next_multiple_of(4096).clamp(4096, 256 << 10)
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {

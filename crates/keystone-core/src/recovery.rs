@@ -144,7 +144,11 @@ pub fn recover(vfs: &Arc<dyn Vfs>, dir: &Path, memtable_bytes: usize) -> Result<
                     path.display()
                 )));
             }
-            tracing::warn!(segment = %path.display(), at, "dropping the torn tail of the WAL");
+            if replay.zero_tail {
+                tracing::debug!(segment = %path.display(), at, "cutting the WAL's preallocated zeros");
+            } else {
+                tracing::warn!(segment = %path.display(), at, "dropping the torn tail of the WAL");
+            }
             wal::truncate_segment(&**vfs, &path, at)?;
         }
     }

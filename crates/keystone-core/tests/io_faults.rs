@@ -27,8 +27,6 @@ use keystone_core::{Db, ErrorCode};
 
 const STEPS: usize = 300;
 const KINDS: [Op; 8] = [Op::Create, Op::Append, Op::Sync, Op::Rename, Op::Remove, Op::Truncate, Op::SyncDir, Op::Read];
-/// The workload itself never truncates (only recovery does, see the second test).
-const WORKLOAD_KINDS: [Op; 7] = [Op::Create, Op::Append, Op::Sync, Op::Rename, Op::Remove, Op::SyncDir, Op::Read];
 
 #[derive(Default, Debug)]
 struct Tally {
@@ -103,11 +101,11 @@ fn every_failed_call_gives_a_typed_error_poisons_when_it_must_and_loses_nothing(
         // How many calls of each kind the workload makes.
         let fs = SimFs::new();
         let db = Db::create(&PathBuf::from(format!("/sim/iofault-dry/{seed}")), workload::options(&fs)).unwrap();
-        let before: Vec<u64> = WORKLOAD_KINDS.iter().map(|&k| fs.calls(k)).collect();
+        let before: Vec<u64> = KINDS.iter().map(|&k| fs.calls(k)).collect();
         workload::run(&db, seed, STEPS, false, &mut Expect::default());
-        let counts: Vec<u64> = WORKLOAD_KINDS.iter().zip(&before).map(|(&k, b)| fs.calls(k) - b).collect();
+        let counts: Vec<u64> = KINDS.iter().zip(&before).map(|(&k, b)| fs.calls(k) - b).collect();
         drop(db);
-        for (&op, &n) in WORKLOAD_KINDS.iter().zip(&counts) {
+        for (&op, &n) in KINDS.iter().zip(&counts) {
             let tally = per_kind.entry(format!("{op:?}")).or_default();
             // Reads are many; every third one is enough to reach each read path.
             let stride = if op == Op::Read { 3 } else { 1 };

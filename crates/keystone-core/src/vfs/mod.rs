@@ -30,11 +30,16 @@ pub enum CreateMode {
     Truncate,
 }
 
-/// A file opened for appending. Shared between the WAL writer and the background syncer, so
-/// both calls take `&self`.
+/// A file opened for writing. Shared between the WAL writer and the background syncer, so
+/// every call takes `&self`. A file is written either by `append` only (SSTs, the MANIFEST) or
+/// by `write_at` and `set_len` only (WAL segments, which write into preallocated space).
 pub trait WritableFile: Send + Sync {
-    /// Appends all of `data` (one write(2) for the real filesystem).
+    /// Appends all of `data` at the end of what was appended so far (one write(2)).
     fn append(&self, data: &[u8]) -> io::Result<()>;
+    /// Writes all of `data` at `offset` (one pwrite(2)), extending the file if needed.
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()>;
+    /// Cuts or extends (with a hole) the file to `len` bytes; durable with the next `sync`.
+    fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes everything appended so far durable (fdatasync).
     fn sync(&self) -> io::Result<()>;
 }
@@ -86,6 +91,28 @@ impl WritableFile for RealWritable {
         io::Write::write_all(&mut &self.0, data)
     }
 
+    #[cfg(unix)]
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(&self.0, data, offset)
+    }
+
+    #[cfg(windows)]
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        let mut done = 0;
+        while let Some(rest) = data.get(done..).filter(|r| !r.is_empty()) {
+            let n = std::os::windows::fs::FileExt::seek_write(&self.0, rest, offset + done as u64)?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
     fn sync(&self) -> io::Result<()> {
         self.0.sync_data()
     }
@@ -121,7 +148,7 @@ impl Vfs for RealFs {
     fn create(&self, path: &Path, mode: CreateMode) -> io::Result<Arc<dyn WritableFile>> {
         let mut o = std::fs::OpenOptions::new();
         match mode {
-            CreateMode::New => o.create_new(true).append(true),
+            CreateMode::New => o.create_new(true).write(true),
             CreateMode::Truncate => o.create(true).write(true).truncate(true),
         };
         Ok(Arc::new(RealWritable(o.open(path)?)))

@@ -50,22 +50,57 @@ pub struct Site {
     pub thread: String,
 }
 
-/// What survives of data appended since the last fsync when the power goes.
+/// What survives of a file's writes since its last fsync when the power goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Loss {
-    /// None of it.
+    /// None of them.
     Drop,
-    /// A prefix of it, of a length chosen by the seed.
+    /// The first few, in order, and a prefix of the next, all chosen by the seed.
     TornPrefix(u64),
-    /// The file keeps a length chosen by the seed, but the unsynced part reads as zeros
-    /// (a filesystem that persisted the size before the data).
+    /// The first few, and the next one's bytes as zeros (a filesystem that persisted the size
+    /// or the allocation before the data).
     Zeroed(u64),
+}
+
+/// A change to a file's bytes not yet made durable.
+#[derive(Clone)]
+enum Change {
+    Write(u64, Vec<u8>),
+    SetLen(u64),
+}
+
+fn apply(data: &mut Vec<u8>, change: &Change) {
+    match change {
+        Change::Write(offset, bytes) => {
+            let at = usize::try_from(*offset).unwrap_or(usize::MAX);
+            if data.len() < at + bytes.len() {
+                data.resize(at + bytes.len(), 0);
+            }
+            if let Some(dst) = data.get_mut(at..at + bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+        }
+        Change::SetLen(len) => data.resize(usize::try_from(*len).unwrap_or(usize::MAX), 0),
+    }
 }
 
 #[derive(Default)]
 struct Inode {
     data: Vec<u8>,
     synced: Vec<u8>,
+    pending: Vec<Change>,
+}
+
+impl Inode {
+    fn change(&mut self, change: Change) {
+        apply(&mut self.data, &change);
+        self.pending.push(change);
+    }
+
+    fn sync(&mut self) {
+        self.synced = self.data.clone();
+        self.pending.clear();
+    }
 }
 
 #[derive(Default)]
@@ -241,26 +276,23 @@ impl SimFs {
         let keep: BTreeSet<u64> = durable.values().copied().collect();
         s.inodes.retain(|id, _| keep.contains(id));
         for (id, inode) in s.inodes.iter_mut() {
-            let appended = inode.data.len() > inode.synced.len() && inode.data.starts_with(&inode.synced);
             let mut after = inode.synced.clone();
-            if appended {
-                let extra = (inode.data.len() - inode.synced.len()) as u64;
-                match loss {
-                    Loss::Drop => {}
-                    Loss::TornPrefix(seed) => {
-                        let n = (mix(seed, *id) % (extra + 1)) as usize;
-                        after.extend_from_slice(
-                            inode.data.get(inode.synced.len()..inode.synced.len() + n).unwrap_or(&[]),
-                        );
-                    }
-                    Loss::Zeroed(seed) => {
-                        let n = (mix(seed, *id) % (extra + 1)) as usize;
-                        after.resize(after.len() + n, 0);
-                    }
+            if let (Loss::TornPrefix(seed) | Loss::Zeroed(seed), false) = (loss, inode.pending.is_empty()) {
+                let kept = (mix(seed, *id) % (inode.pending.len() as u64 + 1)) as usize;
+                for change in inode.pending.iter().take(kept) {
+                    apply(&mut after, change);
+                }
+                if let Some(Change::Write(offset, bytes)) = inode.pending.get(kept) {
+                    let n = (mix(seed, id + 1) % (bytes.len() as u64 + 1)) as usize;
+                    let part = match loss {
+                        Loss::Zeroed(_) => vec![0; n],
+                        _ => bytes.get(..n).unwrap_or(&[]).to_vec(),
+                    };
+                    apply(&mut after, &Change::Write(*offset, part));
                 }
             }
-            inode.data = after.clone();
-            inode.synced = after;
+            inode.data = after;
+            inode.sync();
         }
         s.live = durable;
         s.down = false;
@@ -292,8 +324,30 @@ impl WritableFile for SimWritable {
             Some(_) => data.len() / 2,
         };
         let inode = s.inodes.entry(self.inode).or_default();
-        inode.data.extend_from_slice(data.get(..keep).unwrap_or(&[]));
+        let end = inode.data.len() as u64;
+        inode.change(Change::Write(end, data.get(..keep).unwrap_or(&[]).to_vec()));
         err.map_or(Ok(()), Err)
+    }
+
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        let mut s = self.fs.state.lock();
+        let err = s.enter(Op::Append, &self.path);
+        let keep = match &err {
+            None => data.len(),
+            Some(_) if s.down => 0,
+            Some(_) => data.len() / 2,
+        };
+        s.inodes.entry(self.inode).or_default().change(Change::Write(offset, data.get(..keep).unwrap_or(&[]).to_vec()));
+        err.map_or(Ok(()), Err)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        let mut s = self.fs.state.lock();
+        if let Some(e) = s.enter(Op::Truncate, &self.path) {
+            return Err(e);
+        }
+        s.inodes.entry(self.inode).or_default().change(Change::SetLen(len));
+        Ok(())
     }
 
     fn sync(&self) -> io::Result<()> {
@@ -301,8 +355,7 @@ impl WritableFile for SimWritable {
         if let Some(e) = s.enter(Op::Sync, &self.path) {
             return Err(e);
         }
-        let inode = s.inodes.entry(self.inode).or_default();
-        inode.synced = inode.data.clone();
+        s.inodes.entry(self.inode).or_default().sync();
         Ok(())
     }
 }
@@ -347,7 +400,7 @@ impl Vfs for SimFs {
             }
             (Some(id), CreateMode::Truncate) => {
                 // Truncation of an existing file is data, durable with the next sync.
-                s.inodes.entry(id).or_default().data.clear();
+                s.inodes.entry(id).or_default().change(Change::SetLen(0));
                 id
             }
             (None, _) => {
@@ -451,8 +504,8 @@ impl Vfs for SimFs {
         }
         let id = s.inode(path)?;
         let inode = s.inodes.entry(id).or_default();
-        inode.data.truncate(usize::try_from(len).unwrap_or(usize::MAX));
-        inode.synced = inode.data.clone();
+        inode.change(Change::SetLen(len.min(inode.data.len() as u64)));
+        inode.sync();
         Ok(())
     }
 
