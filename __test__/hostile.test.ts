@@ -1951,6 +1951,37 @@ category('Database.create and open: options', optionCases);
 // ---------------------------------------------------------------------------------------------
 // Nothing was lost or changed.
 
+describe('the binding: malformed packed writes are refused, never read past', () => {
+  it('rejects every truncation, a table index out of range and an unknown kind, and stores nothing', async () => {
+    const { native } = await import('../dist/src/native.js');
+    const { PackedWrites, encodeItem } = await import('../dist/src/codec.js');
+    const nd = await native.openDatabase(fresh(), 'create', undefined, undefined);
+    try {
+      const ops = new PackedWrites();
+      ops.add('default', true, { pk: 'packed', v: 1 });
+      const good = Buffer.from(ops.bytes());
+      const attempts: Buffer[] = [];
+      for (let cut = 1; cut < good.length; cut++) attempts.push(good.subarray(0, cut));
+      const badTable = Buffer.from(good);
+      badTable.writeUInt32LE(1, 0);
+      const badKind = Buffer.from(good);
+      badKind[4] = 7;
+      const tooLong = Buffer.from(good);
+      tooLong.writeUInt32LE(0xffffffff, 5);
+      attempts.push(badTable, badKind, tooLong);
+      for (const bytes of attempts) {
+        expect(() => nd.writeItems(ops.tables, bytes, false, undefined)).toThrow(/packed writes are malformed/);
+      }
+      const key = encodeItem({ pk: 'packed' });
+      expect(nd.getSync('default', key, Buffer.alloc(256))).toBe(-1);
+      await expect(nd.writeItems(ops.tables, good, false, undefined)).resolves.toEqual([null]);
+      expect(nd.getSync('default', key, Buffer.alloc(256))).toBeGreaterThan(0);
+    } finally {
+      nd.close();
+    }
+  });
+});
+
 describe('after every hostile case', () => {
   it('has run at least 200 cases', () => {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);

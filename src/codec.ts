@@ -211,15 +211,66 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
   }
 }
 
-/** Encodes an item (or a key object) for the native side. */
-export function encodeItem(item: unknown): Buffer {
+function checkItemObject(item: unknown): asserts item is Record<string, AttributeValue> {
   if (typeof item !== 'object' || item === null || Array.isArray(item) || !isPlainObject(item)) {
     throw new ValidationError('an item (or key) must be a plain object of attributes');
   }
+}
+
+/** Encodes an item (or a key object) for the native side. */
+export function encodeItem(item: unknown): Buffer {
+  checkItemObject(item);
   const w = new Writer();
   w.byte(ITEM_FORMAT_VERSION);
   encodeMap(w, item, '', 1);
   return w.buf.subarray(0, w.pos);
+}
+
+/**
+ * Puts and deletes packed into one buffer, which crosses into Rust in one piece (`writeItems`
+ * in `crates/keystonedb-node/src/params.rs` unpacks it), rather than an object and a buffer per
+ * write. Each write is
+ *
+ *     table: u32 LE (an index into `tables`) | kind: u8 (1 put, 0 delete) | length: u32 LE | item
+ *
+ * where the item (a key object for a delete) is encoded as `encodeItem` encodes it.
+ */
+export class PackedWrites {
+  readonly tables: string[] = [];
+  readonly #tableIndex = new Map<string, number>();
+  readonly #w = new Writer();
+  count = 0;
+
+  /** Adds a put of `item` or a delete of the key object `item`; on bad input throws and adds nothing. */
+  add(table: string, put: boolean, item: unknown): void {
+    checkItemObject(item);
+    const w = this.#w;
+    const start = w.pos;
+    try {
+      let t = this.#tableIndex.get(table);
+      if (t === undefined) {
+        t = this.tables.length;
+        this.tables.push(table);
+        this.#tableIndex.set(table, t);
+      }
+      w.ensure(9);
+      w.buf.writeUInt32LE(t, w.pos);
+      w.buf[w.pos + 4] = put ? 1 : 0;
+      const lengthAt = w.pos + 5;
+      w.pos += 9;
+      w.byte(ITEM_FORMAT_VERSION);
+      encodeMap(w, item, '', 1);
+      w.buf.writeUInt32LE(w.pos - lengthAt - 4, lengthAt);
+    } catch (err) {
+      w.pos = start;
+      throw err;
+    }
+    this.count += 1;
+  }
+
+  bytes(): Buffer {
+    return this.#w.buf.subarray(0, this.#w.pos);
+  }
 }
 
 class Reader {

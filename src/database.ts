@@ -5,7 +5,7 @@
  */
 
 import * as check from './check';
-import { decodeItem, encodeItem, type Item } from './codec';
+import { decodeItem, encodeItem, type Item, PackedWrites } from './codec';
 import { describe } from './describe';
 import { type CancellationReason, TransactionCanceledError, ValidationError } from './errors';
 import type { DatabaseOptions, Health, OpenOptions, Stats, VerifyReport } from './options';
@@ -309,21 +309,22 @@ export class Database<K extends AnyKey = KeyOf<DefaultSchema>> {
   async batchWrite(params: BatchWriteParams, options?: WriteOptions): Promise<BatchWriteResult> {
     check.object(params, 'batchWrite parameters');
     check.optEnum(check.options(options, 'batchWrite options')?.durability, 'durability', check.DURABILITIES);
-    const ops: { table: string; put: boolean; data: Buffer }[] = [];
+    const ops = new PackedWrites();
     for (const [table, requests] of Object.entries(check.object(params.requestItems, 'requestItems'))) {
       const missing = (i: number) => `requestItems['${table}'][${i}] needs putRequest or deleteRequest`;
       for (const r of check.array(requests, `requestItems['${table}']`, missing)) {
         check.object(r, `a write request of '${table}'`);
-        if ('putRequest' in r) ops.push({ table, put: true, data: encodeItem(r.putRequest.item) });
-        else if ('deleteRequest' in r) ops.push({ table, put: false, data: encodeItem(r.deleteRequest.key) });
+        if ('putRequest' in r) ops.add(table, true, r.putRequest.item);
+        else if ('deleteRequest' in r) ops.add(table, false, r.deleteRequest.key);
         else throw new ValidationError('each write request needs putRequest or deleteRequest');
       }
     }
-    if (ops.length === 0) throw new ValidationError('batchWrite needs at least one request');
-    if (ops.length > MAX_BATCH_WRITE_REQUESTS) {
-      throw new ValidationError(`batchWrite takes at most ${MAX_BATCH_WRITE_REQUESTS} requests, not ${ops.length}`);
+    if (ops.count === 0) throw new ValidationError('batchWrite needs at least one request');
+    if (ops.count > MAX_BATCH_WRITE_REQUESTS) {
+      throw new ValidationError(`batchWrite takes at most ${MAX_BATCH_WRITE_REQUESTS} requests, not ${ops.count}`);
     }
-    await this.#session.run((db) => db.writeItems(ops, true, options?.durability));
+    const data = ops.bytes();
+    await this.#session.run((db) => db.writeItems(ops.tables, data, true, options?.durability));
     return { unprocessedItems: {} };
   }
 

@@ -3,22 +3,21 @@
  * the current event-loop tick (sent to the engine as one group: one call, one commit, one
  * fsync) and the calls still running, so that `close()` can refuse new work and settle old.
  */
+import { PackedWrites } from './codec';
 import { ClosedError, fromNative } from './errors';
 import { type NativeDb, native } from './native';
 import type { Durability } from './options';
 
-interface QueuedWrite {
-  table: string;
-  put: boolean;
-  data: Buffer;
-  resolve: () => void;
-  reject: (err: unknown) => void;
+/** The writes of one durability queued in this tick, and who waits for each. */
+interface Queued {
+  writes: PackedWrites;
+  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
 }
 
 export class Session {
   #native: NativeDb | undefined;
   /** Writes issued in this tick, by durability ('' = the database's default). */
-  #queued = new Map<string, QueuedWrite[]>();
+  #queued = new Map<string, Queued>();
   #flushScheduled = false;
   #running = new Set<Promise<unknown>>();
 
@@ -68,21 +67,26 @@ export class Session {
     }
   }
 
-  /** Queues a plain put or delete; every write queued in this tick commits as one group. */
-  queueWrite(table: string, put: boolean, data: Buffer, durability: Durability | undefined): Promise<void> {
+  /**
+   * Queues a plain put of `item` (or delete of the key object `item`), encoded now: bad input
+   * throws here and queues nothing. Every write queued in this tick commits as one group.
+   */
+  queueWrite(table: string, put: boolean, item: unknown, durability: Durability | undefined): Promise<void> {
     this.handle();
+    const key = durability ?? '';
+    let queued = this.#queued.get(key);
+    if (queued === undefined) {
+      queued = { writes: new PackedWrites(), waiters: [] };
+      this.#queued.set(key, queued);
+    }
+    queued.writes.add(table, put, item);
+    const waiters = queued.waiters;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
     return new Promise<void>((resolve, reject) => {
-      const key = durability ?? '';
-      let list = this.#queued.get(key);
-      if (list === undefined) {
-        list = [];
-        this.#queued.set(key, list);
-      }
-      list.push({ table, put, data, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        queueMicrotask(() => this.#flush());
-      }
+      waiters.push({ resolve, reject });
     });
   }
 
@@ -90,19 +94,22 @@ export class Session {
     this.#flushScheduled = false;
     const queued = this.#queued;
     this.#queued = new Map();
-    for (const [durability, writes] of queued) {
-      const ops = writes.map((w) => ({ table: w.table, put: w.put, data: w.data }));
-      const sent = this.run((db) => db.writeItems(ops, false, durability === '' ? undefined : durability));
+    for (const [durability, { writes, waiters }] of queued) {
+      if (writes.count === 0) continue;
+      const data = writes.bytes();
+      const sent = this.run((db) =>
+        db.writeItems(writes.tables, data, false, durability === '' ? undefined : durability),
+      );
       sent.then(
         (errors) => {
-          writes.forEach((w, i) => {
+          waiters.forEach((w, i) => {
             const e = errors[i];
             if (e === null || e === undefined) w.resolve();
             else w.reject(fromNative(new Error(e)));
           });
         },
         (err: unknown) => {
-          for (const w of writes) w.reject(err);
+          for (const w of waiters) w.reject(err);
         },
       );
     }
@@ -116,7 +123,7 @@ export class Session {
     const native = this.#native;
     if (native === undefined) return;
     this.#native = undefined;
-    for (const writes of this.#queued.values()) for (const w of writes) w.reject(new ClosedError());
+    for (const { waiters } of this.#queued.values()) for (const w of waiters) w.reject(new ClosedError());
     this.#queued.clear();
     await Promise.allSettled([...this.#running]);
     native.close();

@@ -164,11 +164,11 @@ export class Table<K extends AnyKey = AnyKey> {
    */
   async put(item: Item & K, options?: PutOptions): Promise<WriteResult> {
     checkWrite(options, 'put');
-    const data = encodeItem(item);
     if (!needsNative(options)) {
-      await this.#session.queueWrite(this.name, true, data, options?.durability);
+      await this.#session.queueWrite(this.name, true, item, options?.durability);
       return {};
     }
+    const data = encodeItem(item);
     const out = await this.#session.run((db) => db.put(this.name, data, writeParams(options ?? {})));
     return outcome(out, options?.wrapNumbers);
   }
@@ -202,11 +202,11 @@ export class Table<K extends AnyKey = AnyKey> {
   /** Deletes the item with `key` (a missing item is not an error); optionally only if a condition holds. */
   async delete(key: K, options?: DeleteOptions): Promise<WriteResult> {
     checkWrite(options, 'delete');
-    const data = encodeItem(key);
     if (!needsNative(options)) {
-      await this.#session.queueWrite(this.name, false, data, options?.durability);
+      await this.#session.queueWrite(this.name, false, key, options?.durability);
       return {};
     }
+    const data = encodeItem(key);
     const out = await this.#session.run((db) => db.delete(this.name, data, writeParams(options ?? {})));
     return outcome(out, options?.wrapNumbers);
   }

@@ -15,7 +15,7 @@ use crate::error::{closed, to_napi};
 use crate::options::{durability_opt, to_engine, NativeOptions};
 use crate::params::{
     self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeTableDescription,
-    NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite, NativeWriteOp,
+    NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite,
 };
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
 
@@ -119,19 +119,20 @@ pub fn open_database(
 
 #[napi]
 impl NativeDb {
-    /// Puts and deletes. `atomic`: all or none (batchWrite). Otherwise each op succeeds or fails
-    /// on its own (the writes of one tick); resolves with each op's error message or null.
+    /// Puts and deletes, packed into one buffer by `PackedWrites` (src/codec.ts) with `tables`
+    /// naming their tables. `atomic`: all or none (batchWrite). Otherwise each op succeeds or
+    /// fails on its own (the writes of one tick); resolves with each op's error message or null.
     #[napi(ts_return_type = "Promise<Array<string | null>>")]
     pub fn write_items(
         &self,
-        ops: Vec<NativeWriteOp>,
+        tables: Vec<String>,
+        ops: &[u8],
         atomic: bool,
         durability: Option<String>,
     ) -> napi::Result<ErrorsJob> {
         let db = self.handle()?;
         let durability = durability_opt(durability)?;
-        let ops: Vec<WriteOp> =
-            ops.into_iter().map(|o| WriteOp { table: o.table, data: o.data.to_vec(), put: o.put }).collect();
+        let ops: Vec<WriteOp> = params::unpack_writes(&tables, ops)?;
         Ok(job(
             move || {
                 let errors = db.write_items(ops, atomic, durability)?;

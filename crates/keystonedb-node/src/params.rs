@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use keystone_core::{
     KeyAttribute, KeySchema, KeyType, Page, QueryRequest, ReadRequest, ScanRequest, Select, TableDef, TxAction, TxKind,
-    TxOutcome, WriteOutcome,
+    TxOutcome, WriteOp, WriteOutcome,
 };
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -34,11 +34,31 @@ pub struct NativeTableDescription {
     pub creation_date_time: f64,
 }
 
-#[napi(object)]
-pub struct NativeWriteOp {
-    pub table: String,
-    pub put: bool,
-    pub data: Buffer,
+/// Unpacks the writes `PackedWrites` (src/codec.ts) packed: per write `table: u32 LE (index into
+/// tables) | kind: u8 (1 put, 0 delete) | length: u32 LE | item`. Damage is a validation error.
+pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> napi::Result<Vec<WriteOp>> {
+    let bad = |what: &str| validation(format!("packed writes are malformed: {what}"));
+    let u32_at = |b: &[u8], at: usize| b.get(at..at + 4).and_then(|s| s.try_into().ok()).map(u32::from_le_bytes);
+    let mut ops = Vec::new();
+    while !packed.is_empty() {
+        let (Some(table), Some(&kind), Some(len)) = (u32_at(packed, 0), packed.get(4), u32_at(packed, 5)) else {
+            return Err(bad("a write's header is cut short"));
+        };
+        let table = tables.get(table as usize).ok_or_else(|| bad("a table index is out of range"))?;
+        let put = match kind {
+            1 => true,
+            0 => false,
+            _ => return Err(bad("a write's kind is neither put nor delete")),
+        };
+        let end = 9usize
+            .checked_add(len as usize)
+            .filter(|&e| e <= packed.len())
+            .ok_or_else(|| bad("an item is cut short"))?;
+        let data = packed.get(9..end).ok_or_else(|| bad("an item is cut short"))?.to_vec();
+        ops.push(WriteOp { table: table.clone(), data, put });
+        packed = packed.get(end..).unwrap_or_default();
+    }
+    Ok(ops)
 }
 
 #[napi(object)]

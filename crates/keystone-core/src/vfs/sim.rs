@@ -313,8 +313,9 @@ struct SimWritable {
     path: PathBuf,
 }
 
-impl WritableFile for SimWritable {
-    fn append(&self, data: &[u8]) -> io::Result<()> {
+impl SimWritable {
+    /// Writes `data` at `offset`, or at the end of the file; both count as [`Op::Append`].
+    fn write(&self, data: &[u8], offset: Option<u64>) -> io::Result<()> {
         let mut s = self.fs.state.lock();
         let err = s.enter(Op::Append, &self.path);
         let keep = match &err {
@@ -324,21 +325,19 @@ impl WritableFile for SimWritable {
             Some(_) => data.len() / 2,
         };
         let inode = s.inodes.entry(self.inode).or_default();
-        let end = inode.data.len() as u64;
-        inode.change(Change::Write(end, data.get(..keep).unwrap_or(&[]).to_vec()));
+        let at = offset.unwrap_or(inode.data.len() as u64);
+        inode.change(Change::Write(at, data.get(..keep).unwrap_or(&[]).to_vec()));
         err.map_or(Ok(()), Err)
+    }
+}
+
+impl WritableFile for SimWritable {
+    fn append(&self, data: &[u8]) -> io::Result<()> {
+        self.write(data, None)
     }
 
     fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
-        let mut s = self.fs.state.lock();
-        let err = s.enter(Op::Append, &self.path);
-        let keep = match &err {
-            None => data.len(),
-            Some(_) if s.down => 0,
-            Some(_) => data.len() / 2,
-        };
-        s.inodes.entry(self.inode).or_default().change(Change::Write(offset, data.get(..keep).unwrap_or(&[]).to_vec()));
-        err.map_or(Ok(()), Err)
+        self.write(data, Some(offset))
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
