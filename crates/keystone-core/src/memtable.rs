@@ -15,16 +15,37 @@ use crate::batch::{Keyspace, OpKind, WriteBatch};
 
 /// Orders by keyspace, then key ascending, then sequence number descending, so the first entry
 /// at or after `(keyspace, key, snapshot)` is the newest version visible at `snapshot`.
+///
+/// `head` holds the key's first 16 bytes, zero-padded, as a big-endian number: comparing heads
+/// orders keys as comparing the bytes does whenever the heads differ (a zero pad sorts like the
+/// end of a shorter key), so most comparisons during a skiplist search never follow the key's
+/// heap pointer. Equal heads fall back to the whole key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct InternalKey {
     keyspace: Keyspace,
+    head: u128,
     key: Vec<u8>,
     seq: u64,
 }
 
+impl InternalKey {
+    fn new(keyspace: Keyspace, key: Vec<u8>, seq: u64) -> Self {
+        let mut head = [0u8; 16];
+        let n = key.len().min(16);
+        if let (Some(dst), Some(src)) = (head.get_mut(..n), key.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        InternalKey { keyspace, head: u128::from_be_bytes(head), key, seq }
+    }
+}
+
 impl Ord for InternalKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.keyspace.cmp(&other.keyspace).then_with(|| self.key.cmp(&other.key)).then_with(|| other.seq.cmp(&self.seq))
+        self.keyspace
+            .cmp(&other.keyspace)
+            .then_with(|| self.head.cmp(&other.head))
+            .then_with(|| self.key.cmp(&other.key))
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -132,7 +153,7 @@ impl Memtable {
                 OpKind::Delete => None,
             };
             self.filter.insert(e.keyspace, &e.key);
-            self.map.insert(InternalKey { keyspace: e.keyspace, key: e.key, seq }, value);
+            self.map.insert(InternalKey::new(e.keyspace, e.key, seq), value);
         }
         self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
@@ -142,7 +163,7 @@ impl Memtable {
         if !self.filter.may_contain(keyspace, key) {
             return None;
         }
-        let probe = InternalKey { keyspace, key: key.to_vec(), seq: snapshot };
+        let probe = InternalKey::new(keyspace, key.to_vec(), snapshot);
         match self.map.lower_bound(std::ops::Bound::Included(&probe)) {
             Some(entry) if entry.key().keyspace == keyspace && entry.key().key == key => {
                 Some(Newest { seq: entry.key().seq, value: entry.value().clone() })
@@ -155,7 +176,7 @@ impl Memtable {
     pub fn insert(&self, keyspace: Keyspace, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
         let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD_BYTES;
         self.filter.insert(keyspace, &key);
-        self.map.insert(InternalKey { keyspace, key, seq }, value);
+        self.map.insert(InternalKey::new(keyspace, key, seq), value);
         self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
@@ -174,7 +195,7 @@ impl Memtable {
     /// they hold no borrow of it between pages.
     /// Entries past `end` are not read.
     pub fn chunk(&self, keyspace: Keyspace, start: &[u8], seq: u64, end: Bound<&[u8]>, max: usize) -> Vec<MemEntry> {
-        let from = InternalKey { keyspace, key: start.to_vec(), seq };
+        let from = InternalKey::new(keyspace, start.to_vec(), seq);
         let before_end = |k: &[u8]| match end {
             Bound::Included(e) => k <= e,
             Bound::Excluded(e) => k < e,
@@ -251,5 +272,31 @@ mod tests {
         // The same key in another keyspace is a different key.
         let other = (0..20_000u32).filter(|&i| m.filter.may_contain(i % 3 + 3, &key(i))).count();
         assert!(other < 1_000, "{other} of 20000 keys passed the filter in a keyspace they are not in");
+    }
+
+    #[test]
+    fn the_key_head_orders_keys_exactly_as_their_bytes() {
+        // Short keys, keys that are prefixes of others, zero bytes (which the head pads with),
+        // and keys that differ only past the head's 16 bytes.
+        let mut keys: Vec<Vec<u8>> = vec![vec![], vec![0], vec![0, 0], vec![1], vec![0xff; 20]];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..400 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let mut k: Vec<u8> = (0..len).map(|i| [0u8, 1, 0x7f, 0x80, 0xff][((x >> (i % 60)) % 5) as usize]).collect();
+            keys.push(k.clone());
+            k.push(0);
+            keys.push(k);
+        }
+        for a in &keys {
+            for b in &keys {
+                let (ka, kb) = (InternalKey::new(1, a.clone(), 5), InternalKey::new(1, b.clone(), 5));
+                assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+        assert!(InternalKey::new(1, b"k".to_vec(), 9) < InternalKey::new(1, b"k".to_vec(), 3), "newer first");
+        assert!(InternalKey::new(1, b"z".to_vec(), 1) < InternalKey::new(2, b"a".to_vec(), 1), "keyspace first");
     }
 }

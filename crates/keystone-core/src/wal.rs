@@ -92,8 +92,8 @@ pub struct WalWriter {
 }
 
 impl WalWriter {
-    /// Creates segment `number` with its header and the first preallocated zeros, fsyncs it
-    /// and the directory. `prealloc_bytes` (0: none) is how far ahead zeros are kept.
+    /// Creates segment `number` with its header, fsyncs it and the directory. `prealloc_bytes`
+    /// (0: none) is how far ahead of the records zeros are kept.
     pub fn create(vfs: &Arc<dyn Vfs>, dir: &Path, number: u64, prealloc_bytes: u64) -> Result<WalWriter> {
         let path = dir.join(segment_name(number));
         let what = || format!("creating {}", path.display());
@@ -102,7 +102,7 @@ impl WalWriter {
         header.extend_from_slice(WAL_MAGIC);
         header.extend_from_slice(&WAL_FORMAT_VERSION.to_le_bytes());
         file.write_at(&header, 0).map_err(|e| Error::io(what(), e))?;
-        let mut w = WalWriter {
+        let w = WalWriter {
             vfs: Arc::clone(vfs),
             dir: dir.to_path_buf(),
             number,
@@ -111,7 +111,8 @@ impl WalWriter {
             allocated: HEADER_LEN as u64,
             prealloc_bytes,
         };
-        w.make_room(0)?;
+        // Zeros are written with the first records, not here: opening a database creates a
+        // segment, and open should not wait for a quarter MiB of zeros to reach the disk.
         w.file.sync().map_err(|e| Error::io(what(), e))?;
         sync_dir(&**vfs, dir)?;
         Ok(w)
