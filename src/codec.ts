@@ -226,6 +226,21 @@ export function encodeItem(item: unknown): Buffer {
   return w.buf.subarray(0, w.pos);
 }
 
+const transientWriter = new Writer();
+
+/**
+ * `encodeItem` into one buffer reused by every call: the result is valid only until the next
+ * call. For a synchronous native call, which reads its arguments before it returns.
+ */
+export function encodeTransient(item: unknown): Buffer {
+  checkItemObject(item);
+  const w = transientWriter;
+  w.pos = 0;
+  w.byte(ITEM_FORMAT_VERSION);
+  encodeMap(w, item, '', 1);
+  return w.buf.subarray(0, w.pos);
+}
+
 /**
  * Puts and deletes packed into one buffer, which crosses into Rust in one piece (`writeItems`
  * in `crates/keystonedb-node/src/params.rs` unpacks it), rather than an object and a buffer per

@@ -4,7 +4,7 @@
  */
 
 import * as check from './check';
-import { decodeItem, decodeItems, encodeItem, type Item } from './codec';
+import { decodeItem, decodeItems, encodeItem, encodeTransient, type Item } from './codec';
 import { describe as describeNative } from './describe';
 import { ConditionalCheckFailedError, ValidationError } from './errors';
 import type {
@@ -186,7 +186,7 @@ export class Table<K extends AnyKey = AnyKey> {
   /** `get` on the calling thread: faster for data in memory, and it blocks while reading disk. */
   getSync(key: K, options?: GetOptions): Item | undefined {
     checkGet(options);
-    const data = encodeItem(key);
+    const data = encodeTransient(key);
     for (;;) {
       const out = scratch;
       const n = this.#session.runSync((db) =>
