@@ -137,6 +137,9 @@ impl Db {
         items: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
     ) -> Result<Page> {
         let mut page = Page::default();
+        // Room for a limited page's items up front: growing the buffer item by item copies it
+        // several times. Most items are over 128 bytes; a short estimate just grows once more.
+        page.items.reserve(r.limit.unwrap_or(0).min(1024) * 128);
         let mut read_bytes = 0usize;
         let mut last: Option<Vec<u8>> = None;
         let mut more = false;
