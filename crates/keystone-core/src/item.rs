@@ -33,17 +33,17 @@ pub const ITEM_FORMAT_VERSION: u8 = 1;
 /// DynamoDB nests documents at most 32 levels deep.
 pub const MAX_DEPTH: usize = 32;
 
-const T_S: u8 = 0x01;
-const T_N: u8 = 0x02;
-const T_B: u8 = 0x03;
-const T_FALSE: u8 = 0x04;
-const T_TRUE: u8 = 0x05;
-const T_NULL: u8 = 0x06;
-const T_M: u8 = 0x07;
-const T_L: u8 = 0x08;
-const T_SS: u8 = 0x09;
-const T_NS: u8 = 0x0A;
-const T_BS: u8 = 0x0B;
+pub(crate) const T_S: u8 = 0x01;
+pub(crate) const T_N: u8 = 0x02;
+pub(crate) const T_B: u8 = 0x03;
+pub(crate) const T_FALSE: u8 = 0x04;
+pub(crate) const T_TRUE: u8 = 0x05;
+pub(crate) const T_NULL: u8 = 0x06;
+pub(crate) const T_M: u8 = 0x07;
+pub(crate) const T_L: u8 = 0x08;
+pub(crate) const T_SS: u8 = 0x09;
+pub(crate) const T_NS: u8 = 0x0A;
+pub(crate) const T_BS: u8 = 0x0B;
 
 /// A DynamoDB attribute value.
 #[derive(Debug, Clone, PartialEq)]

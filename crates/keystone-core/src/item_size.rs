@@ -97,11 +97,15 @@ pub fn value_size(value: &Value) -> usize {
 }
 
 fn number_size(text: &str) -> usize {
-    let digits = match Decimal::parse(text) {
-        Ok(d) => d.significant_digits(),
-        Err(_) => text.bytes().filter(u8::is_ascii_digit).count(),
-    };
-    digits.div_ceil(2) + 1
+    match Decimal::parse(text) {
+        Ok(d) => decimal_size(&d),
+        Err(_) => text.bytes().filter(u8::is_ascii_digit).count().div_ceil(2) + 1,
+    }
+}
+
+/// The size of a valid number.
+pub(crate) fn decimal_size(d: &Decimal) -> usize {
+    d.significant_digits().div_ceil(2) + 1
 }
 
 /// Validates an item as DynamoDB's PutItem does (rules in the header).

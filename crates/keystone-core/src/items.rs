@@ -115,7 +115,7 @@ pub struct BatchGet {
 /// Every number of `v` in canonical text ("1.50" → "1.5"), as DynamoDB stores it.
 /// True for text that is already canonical: `-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?`. Most numbers
 /// written from JavaScript are, and recognising them costs far less than a parse.
-fn looks_canonical(n: &str) -> bool {
+pub(crate) fn looks_canonical(n: &str) -> bool {
     let digits = n.strip_prefix('-').unwrap_or(n);
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let int_ok = int == "0" || (!int.is_empty() && !int.starts_with('0') && int.bytes().all(|b| b.is_ascii_digit()));
@@ -363,6 +363,9 @@ impl Db {
                     }
                 };
                 if op.put {
+                    if let Some(key) = crate::fast_put::flat_put_key(&def, &op.data) {
+                        return Ok((def.keyspace, key, Some(op.data)));
+                    }
                     let item = decode_item(&op.data)?;
                     let (item, bytes) = prepare_encoded(item, Some(op.data))?;
                     Ok((def.keyspace, def.key.engine_key(&item)?, Some(bytes)))

@@ -10,6 +10,7 @@ mod compaction;
 mod db;
 mod error;
 mod expr;
+mod fast_put;
 mod flush;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

@@ -1,0 +1,193 @@
+//! The put fast path: most items are flat (top-level strings, numbers, binaries, booleans and
+//! nulls), and for those PutItem's checks and the engine key can be had by walking the encoded
+//! bytes once, without building an `Item` (its names and values are a dozen allocations).
+//!
+//! [`flat_put_key`] either accepts an item exactly as the general path would (same checks, same
+//! key, stored bytes unchanged) or returns `None` and leaves it to the general path
+//! (`items::prepare_encoded`), which also writes every error message: anything unusual (a
+//! nested value, a set, a number not in canonical form, a repeated name, an item near the size
+//! limit, a key of the wrong type, damage) goes there. The model is `item_size.rs` (the rules)
+//! and `item.rs` (the layout); a test checks the two paths agree on generated items.
+
+use crate::catalog::TableDef;
+use crate::item::{Value, ITEM_FORMAT_VERSION, T_B, T_FALSE, T_N, T_NULL, T_S, T_TRUE};
+use crate::item_size::{decimal_size, MAX_ATTRIBUTE_NAME_BYTES, MAX_ITEM_BYTES};
+use crate::items::looks_canonical;
+use crate::number::Decimal;
+use crate::varint::Reader;
+
+/// More attributes than this go the general way (the repeated-name check here is quadratic).
+const MAX_FLAT_ATTRIBUTES: usize = 32;
+
+/// One top-level attribute of a flat item: its name and its value's tag and body.
+struct Attribute<'a> {
+    name: &'a [u8],
+    tag: u8,
+    body: &'a [u8],
+}
+
+/// The engine key of a flat, valid, canonical item, or `None` for the general path.
+pub(crate) fn flat_put_key(def: &TableDef, data: &[u8]) -> Option<Vec<u8>> {
+    let mut r = Reader::new(data, "item");
+    if r.u8().ok()? != ITEM_FORMAT_VERSION {
+        return None;
+    }
+    let count = usize::try_from(r.varint().ok()?).ok()?;
+    if count > MAX_FLAT_ATTRIBUTES {
+        return None;
+    }
+    let mut attrs: Vec<Attribute> = Vec::with_capacity(count);
+    let mut size = 0usize;
+    for _ in 0..count {
+        let name_len = usize::try_from(r.varint().ok()?).ok()?;
+        let name = r.bytes(name_len).ok()?;
+        if name.is_empty() || name.len() > MAX_ATTRIBUTE_NAME_BYTES || std::str::from_utf8(name).is_err() {
+            return None;
+        }
+        if attrs.iter().any(|a| a.name == name) {
+            return None;
+        }
+        let tag = r.u8().ok()?;
+        let body: &[u8] = match tag {
+            T_S | T_N | T_B => {
+                let len = usize::try_from(r.varint().ok()?).ok()?;
+                r.bytes(len).ok()?
+            }
+            T_FALSE | T_TRUE | T_NULL => &[],
+            _ => return None,
+        };
+        size = size.checked_add(name.len())?.checked_add(match tag {
+            T_S => {
+                std::str::from_utf8(body).ok()?;
+                body.len()
+            }
+            T_N => {
+                let text = std::str::from_utf8(body).ok()?;
+                if !looks_canonical(text) {
+                    return None;
+                }
+                decimal_size(&Decimal::parse(text).ok()?)
+            }
+            T_B => body.len(),
+            _ => 1,
+        })?;
+        attrs.push(Attribute { name, tag, body });
+    }
+    if !r.is_empty() || size > MAX_ITEM_BYTES {
+        return None;
+    }
+    let value_of = |name: &str| -> Option<Value> {
+        let a = attrs.iter().find(|a| a.name == name.as_bytes())?;
+        match a.tag {
+            T_S => Some(Value::S(String::from_utf8(a.body.to_vec()).ok()?)),
+            T_N => Some(Value::N(String::from_utf8(a.body.to_vec()).ok()?)),
+            T_B => Some(Value::B(a.body.to_vec())),
+            _ => None,
+        }
+    };
+    let mut key = def.key.partition_prefix(&value_of(&def.key.partition.name)?).ok()?;
+    if let Some(sort) = &def.key.sort {
+        key.extend_from_slice(&def.key.sort_component(&value_of(&sort.name)?).ok()?);
+    }
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::encode_item;
+    use crate::items::prepare_encoded;
+    use crate::key::{KeyAttribute, KeySchema, KeyType};
+
+    fn table(sort: Option<KeyType>) -> TableDef {
+        let key = KeySchema {
+            partition: KeyAttribute { name: "pk".into(), key_type: KeyType::S },
+            sort: sort.map(|t| KeyAttribute { name: "sk".into(), key_type: t }),
+        };
+        TableDef { name: "t".into(), keyspace: 1, key, created_at_ms: 0 }
+    }
+
+    /// The general path's verdict: the engine key and stored bytes, or an error.
+    fn general(def: &TableDef, data: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let item = crate::item::decode_item(data).ok()?;
+        let (item, bytes) = prepare_encoded(item, Some(data.to_vec())).ok()?;
+        Some((def.key.engine_key(&item).ok()?, bytes))
+    }
+
+    #[test]
+    fn agrees_with_the_general_path_on_generated_items() {
+        let names = ["pk", "sk", "a", "b", "pk", "é", ""];
+        let numbers =
+            ["0", "1", "-1", "10", "1.5", "-0", "01", "1.50", "1e3", "x", "0.001", &"9".repeat(38), &"9".repeat(39)];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n) as usize
+        };
+        let (mut fast, mut checked) = (0, 0);
+        for round in 0..20_000 {
+            let def = table([None, Some(KeyType::N), Some(KeyType::S), Some(KeyType::B)][round % 4]);
+            let mut item = Vec::new();
+            // Most rounds start from a well-keyed item; the rest are entirely random.
+            if round % 5 != 0 {
+                item.push(("pk".to_string(), Value::S(format!("p{}", next(3)))));
+                let sk = match def.key.sort.as_ref().map(|s| s.key_type) {
+                    Some(KeyType::N) => Some(Value::N(numbers[next(numbers.len() as u64)].to_string())),
+                    Some(KeyType::S) => Some(Value::S("s".into())),
+                    Some(KeyType::B) => Some(Value::B(vec![1, 0])),
+                    None => None,
+                };
+                if let Some(sk) = sk {
+                    item.push(("sk".to_string(), sk));
+                }
+            }
+            for _ in 0..next(6) {
+                let value = match next(8) {
+                    0 | 1 => Value::S(["", "v", "user", "x\u{0}y"][next(4)].to_string()),
+                    2 | 3 => Value::N(numbers[next(numbers.len() as u64)].to_string()),
+                    4 => Value::B(vec![0, 1, 2][..next(3)].to_vec()),
+                    5 => Value::Bool(next(2) == 0),
+                    6 => Value::Null,
+                    _ => Value::L(vec![Value::Null]),
+                };
+                item.push((names[next(names.len() as u64)].to_string(), value));
+            }
+            let data = encode_item(&item);
+            let want = general(&def, &data);
+            if let Some(key) = flat_put_key(&def, &data) {
+                fast += 1;
+                assert_eq!(want, Some((key, data.clone())), "item {item:?}");
+            }
+            checked += 1;
+        }
+        assert!(fast > checked / 20, "the fast path took only {fast} of {checked} items");
+    }
+
+    #[test]
+    fn takes_a_typical_item_and_leaves_the_unusual_to_the_general_path() {
+        let def = table(Some(KeyType::N));
+        let item = vec![
+            ("pk".to_string(), Value::S("user#1".into())),
+            ("sk".to_string(), Value::N("42".into())),
+            ("name".to_string(), Value::S("User Number 1".into())),
+            ("active".to_string(), Value::Bool(true)),
+        ];
+        let data = encode_item(&item);
+        assert_eq!(flat_put_key(&def, &data), general(&def, &data).map(|(k, _)| k));
+        assert!(flat_put_key(&def, &data).is_some());
+        let mut trailing = data.clone();
+        trailing.push(0);
+        assert_eq!(flat_put_key(&def, &trailing), None);
+        for cut in 0..data.len() {
+            assert_eq!(flat_put_key(&def, &data[..cut]), None, "cut at {cut}");
+        }
+        let big = vec![
+            ("pk".to_string(), Value::S("p".into())),
+            ("sk".to_string(), Value::N("1".into())),
+            ("v".to_string(), Value::S("x".repeat(MAX_ITEM_BYTES))),
+        ];
+        assert_eq!(flat_put_key(&def, &encode_item(&big)), None);
+    }
+}
