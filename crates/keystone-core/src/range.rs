@@ -40,7 +40,6 @@ impl Iterator for MemSource {
     fn next(&mut self) -> Option<Result<Entry>> {
         loop {
             if let Some(e) = self.buffer.next() {
-                self.next = e.seq.checked_sub(1).map(|s| (e.key.clone(), s)).or(Some((successor(&e.key), u64::MAX)));
                 let (kind, value) = match e.value {
                     Some(v) => (EntryKind::Put, v),
                     None => (EntryKind::Delete, Vec::new()),
@@ -49,11 +48,16 @@ impl Iterator for MemSource {
             }
             let (key, seq) = self.next.take()?;
             let end = self.end.as_ref().map(Vec::as_slice);
-            let chunk = self.mem.chunk(self.keyspace, &key, seq, end, self.chunk_len);
-            self.chunk_len = (self.chunk_len * 2).min(MAX_MEM_CHUNK);
-            if chunk.is_empty() {
-                return None;
-            }
+            let asked = self.chunk_len;
+            let chunk = self.mem.chunk(self.keyspace, &key, seq, end, asked);
+            self.chunk_len = (asked * 2).min(MAX_MEM_CHUNK);
+            // The next chunk starts just after this one's last entry; a short chunk was the last.
+            self.next = match chunk.last() {
+                Some(e) if chunk.len() == asked => {
+                    e.seq.checked_sub(1).map(|s| (e.key.clone(), s)).or_else(|| Some((successor(&e.key), u64::MAX)))
+                }
+                _ => None,
+            };
             self.buffer = chunk.into_iter();
         }
     }
