@@ -211,18 +211,19 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
   }
 }
 
-function checkItemObject(item: unknown): asserts item is Record<string, AttributeValue> {
+/** Appends an item (or a key object) to `w`, checking that it is a plain object first. */
+function writeItem(w: Writer, item: unknown): void {
   if (typeof item !== 'object' || item === null || Array.isArray(item) || !isPlainObject(item)) {
     throw new ValidationError('an item (or key) must be a plain object of attributes');
   }
+  w.byte(ITEM_FORMAT_VERSION);
+  encodeMap(w, item, '', 1);
 }
 
 /** Encodes an item (or a key object) for the native side. */
 export function encodeItem(item: unknown): Buffer {
-  checkItemObject(item);
   const w = new Writer();
-  w.byte(ITEM_FORMAT_VERSION);
-  encodeMap(w, item, '', 1);
+  writeItem(w, item);
   return w.buf.subarray(0, w.pos);
 }
 
@@ -233,11 +234,9 @@ const transientWriter = new Writer();
  * call. For a synchronous native call, which reads its arguments before it returns.
  */
 export function encodeTransient(item: unknown): Buffer {
-  checkItemObject(item);
   const w = transientWriter;
   w.pos = 0;
-  w.byte(ITEM_FORMAT_VERSION);
-  encodeMap(w, item, '', 1);
+  writeItem(w, item);
   return w.buf.subarray(0, w.pos);
 }
 
@@ -258,7 +257,6 @@ export class PackedWrites {
 
   /** Adds a put of `item` or a delete of the key object `item`; on bad input throws and adds nothing. */
   add(table: string, put: boolean, item: unknown): void {
-    checkItemObject(item);
     const w = this.#w;
     const start = w.pos;
     try {
@@ -273,8 +271,7 @@ export class PackedWrites {
       w.buf[w.pos + 4] = put ? 1 : 0;
       const lengthAt = w.pos + 5;
       w.pos += 9;
-      w.byte(ITEM_FORMAT_VERSION);
-      encodeMap(w, item, '', 1);
+      writeItem(w, item);
       w.buf.writeUInt32LE(w.pos - lengthAt - 4, lengthAt);
     } catch (err) {
       w.pos = start;

@@ -50,13 +50,12 @@ pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> napi::Result<Vec<W
             0 => false,
             _ => return Err(bad("a write's kind is neither put nor delete")),
         };
-        let end = 9usize
-            .checked_add(len as usize)
-            .filter(|&e| e <= packed.len())
-            .ok_or_else(|| bad("an item is cut short"))?;
-        let data = packed.get(9..end).ok_or_else(|| bad("an item is cut short"))?.to_vec();
-        ops.push(WriteOp { table: table.clone(), data, put });
-        packed = packed.get(end..).unwrap_or_default();
+        let end = 9usize.checked_add(len as usize).filter(|&e| e <= packed.len());
+        let (Some(data), Some(rest)) = (end.and_then(|e| packed.get(9..e)), end.and_then(|e| packed.get(e..))) else {
+            return Err(bad("an item is cut short"));
+        };
+        ops.push(WriteOp { table: table.clone(), data: data.to_vec(), put });
+        packed = rest;
     }
     Ok(ops)
 }
