@@ -146,6 +146,28 @@ describe('numbers and limits', () => {
     await db.close();
   });
 
+  it('encodes every safe integer as the same text String(n) gives, without creating that string', async () => {
+    const { encodeItem } = await import('../dist/src/codec.js');
+    const edges = [0, -0, 1, -1, 9, 10, 11, 99, 100, -100, 10 ** 15 - 1, 10 ** 15, 2 ** 53 - 1, -(2 ** 53 - 1)];
+    const powers = Array.from({ length: 16 }, (_, i) => [10 ** i - 1, 10 ** i, -(10 ** i)]).flat();
+    let seed = 7;
+    const random = Array.from({ length: 2000 }, () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * 2 ** (seed % 54)) * (seed % 2 ? -1 : 1);
+    });
+    for (const n of [...edges, ...powers, ...random]) {
+      // A string attribute of the same text has the same bytes after its type tag.
+      const asNumber = Buffer.from(encodeItem({ v: n }));
+      const asText = Buffer.from(encodeItem({ v: String(n) }));
+      expect(asNumber.subarray(5).equals(asText.subarray(5)), `${n}`).toBe(true);
+      expect([asNumber[4], asText[4]]).toEqual([0x02, 0x01]);
+    }
+    const db = await Database.create(fresh());
+    await db.put({ pk: 'ints', list: random });
+    expect(db.getSync({ pk: 'ints' })?.list).toEqual(random.map((n) => (n === 0 ? 0 : n)));
+    await db.close();
+  });
+
   it('decodes attribute names correctly whatever their length, script or reuse', async () => {
     const db = await Database.create(fresh());
     // Many distinct short names (the decoder caches them by a hash of their bytes), long names,

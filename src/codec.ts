@@ -96,6 +96,30 @@ class Writer {
     this.pos += this.buf.utf8Write(s, this.pos);
   }
 
+  /**
+   * A safe integer's decimal text (what `String(n)` gives), as a length-prefixed string,
+   * without creating the string.
+   */
+  integer(n: number): void {
+    this.ensure(18);
+    const buf = this.buf;
+    let pos = this.pos + 1;
+    if (n < 0) {
+      buf[pos++] = 0x2d;
+      n = -n;
+    }
+    let digits = 1;
+    for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
+    pos += digits;
+    for (let i = 1; i <= digits; i++) {
+      const q = Math.floor(n / 10);
+      buf[pos - i] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    buf[this.pos] = pos - this.pos - 1;
+    this.pos = pos;
+  }
+
   bytes(b: Uint8Array): void {
     this.varint(b.length);
     this.ensure(b.length);
@@ -177,6 +201,10 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
       w.string(v);
       return;
     case 'number':
+      w.byte(T_N);
+      if (Number.isSafeInteger(v)) w.integer(v === 0 ? 0 : v);
+      else w.string(numberText(v, path));
+      return;
     case 'bigint':
       w.byte(T_N);
       w.string(numberText(v, path));

@@ -1,6 +1,6 @@
 //! An ordered cursor over every entry of one SST, for compaction and range scans.
 //!
-//! It walks the index block and, for each index entry, one data block (read through the block
+//! It walks the decoded index and, for each index entry, one data block (read through the block
 //! cache). Entries come in file order: user key ascending, then seq descending, so every
 //! version of a key is yielded, newest first. The first error ends the iteration: after an
 //! `Err`, `next` returns `None`.
@@ -10,7 +10,6 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 
 use super::block::{BlockIter, EntryKind};
-use super::format::BlockHandle;
 use super::reader::ReaderInner;
 
 /// One entry: user key, seq, kind and value (empty for a tombstone).
@@ -20,7 +19,8 @@ pub type SstEntry = (Vec<u8>, u64, EntryKind, Vec<u8>);
 /// thread at a time.
 pub struct SstIter {
     reader: Arc<ReaderInner>,
-    index: BlockIter,
+    /// The position in the index of the data block being read (or to read next).
+    block: usize,
     /// The current data block's cursor and the block's offset (for error messages).
     data: Option<(BlockIter, u64)>,
     state: State,
@@ -37,8 +37,7 @@ enum State {
 
 impl SstIter {
     pub(super) fn new(reader: Arc<ReaderInner>) -> SstIter {
-        let index = BlockIter::new(Arc::clone(&reader.index));
-        SstIter { reader, index, data: None, state: State::Unpositioned, pending: None }
+        SstIter { reader, block: 0, data: None, state: State::Unpositioned, pending: None }
     }
 
     /// Positions the iterator so the next entry is the newest version of the first user key
@@ -51,13 +50,8 @@ impl SstIter {
         self.state = State::Done;
         self.pending = None;
         self.data = None;
-        match key {
-            Some(k) => self.index.seek(k, u64::MAX),
-            None => self.index.seek_to_first(),
-        }
-        .map_err(|e| self.index_error(e))?;
-        if self.index.valid() {
-            let (mut data, offset) = self.load_current_block()?;
+        self.block = key.map_or(0, |k| self.reader.index.seek(k, u64::MAX));
+        if let Some((mut data, offset)) = self.load_current_block()? {
             match key {
                 Some(k) => data.seek(k, u64::MAX),
                 None => data.seek_to_first(),
@@ -69,13 +63,10 @@ impl SstIter {
         Ok(())
     }
 
-    fn index_error(&self, e: Error) -> Error {
-        self.reader.corrupt_index(e)
-    }
-
-    fn load_current_block(&self) -> Result<(BlockIter, u64)> {
-        let handle = BlockHandle::decode(self.index.value()).map_err(|e| self.index_error(e))?;
-        Ok((BlockIter::new(self.reader.data_block(handle)?), handle.offset))
+    /// A cursor on the data block at `self.block`, and its offset; none past the last block.
+    fn load_current_block(&self) -> Result<Option<(BlockIter, u64)>> {
+        let Some(handle) = self.reader.index.handle(self.block) else { return Ok(None) };
+        Ok(Some((BlockIter::new(self.reader.data_block(handle)?), handle.offset)))
     }
 
     fn step(&mut self) -> Result<Option<SstEntry>> {
@@ -95,11 +86,8 @@ impl SstIter {
                 return Ok(Some(entry));
             }
             self.data = None;
-            self.index.advance().map_err(|e| self.index_error(e))?;
-            if !self.index.valid() {
-                return Ok(None);
-            }
-            let (mut data, offset) = self.load_current_block()?;
+            self.block += 1;
+            let Some((mut data, offset)) = self.load_current_block()? else { return Ok(None) };
             data.seek_to_first().map_err(|e| self.reader.corrupt(offset, e))?;
             self.data = Some((data, offset));
         }

@@ -1,7 +1,7 @@
 //! Opens an SST and answers point lookups (see `mod.rs` for the file layout).
 //!
 //! `open` reads and verifies the footer, then the properties, filter and index blocks, which it
-//! keeps in memory; data blocks are read on demand with positional reads, through the block
+//! keeps in memory (the index decoded: `index.rs`); data blocks are read on demand with positional reads, through the block
 //! cache when there is one. Every block's checksum is verified before any byte of it is
 //! interpreted, so damage surfaces as a `Corruption` error naming the file and the offset.
 //!
@@ -20,6 +20,7 @@ use super::block::{Block, BlockIter, EntryKind};
 use super::bloom::BloomFilter;
 use super::cache::BlockCache;
 use super::format::{unseal_block, BlockHandle, Footer, FOOTER_LEN};
+use super::index::Index;
 use super::iter::SstIter;
 use super::properties::{Properties, SstInfo};
 
@@ -42,7 +43,7 @@ pub(super) struct ReaderInner {
     path: PathBuf,
     file: Arc<dyn ReadableFile>,
     info: SstInfo,
-    pub(super) index: Arc<Block>,
+    pub(super) index: Index,
     filter: BloomFilter,
     cache: Option<Arc<BlockCache>>,
     /// Where the data blocks end; a data block handle pointing past it is damage.
@@ -71,18 +72,12 @@ impl SstReader {
         let props = Properties::decode(&meta(footer.properties)?, file_size)
             .map_err(|e| corrupt(footer.properties.offset, e))?;
         let filter = BloomFilter::parse(meta(footer.filter)?).map_err(|e| corrupt(footer.filter.offset, e))?;
-        let index = Arc::new(Block::parse(meta(footer.index)?).map_err(|e| corrupt(footer.index.offset, e))?);
-        // Walk the index once: a damaged index fails here rather than on some later lookup.
-        let mut it = BlockIter::new(Arc::clone(&index));
-        let mut blocks = 0u64;
-        it.seek_to_first().map_err(|e| corrupt(footer.index.offset, e))?;
-        while it.valid() {
-            BlockHandle::decode(it.value()).map_err(|e| corrupt(footer.index.offset, e))?;
-            blocks += 1;
-            it.advance().map_err(|e| corrupt(footer.index.offset, e))?;
-        }
-        if blocks != props.data_blocks {
-            let e = Error::corruption(format!("index lists {blocks} data blocks, properties {}", props.data_blocks));
+        // Decode the whole index once: a damaged index fails here rather than on a later lookup.
+        let index =
+            Block::parse(meta(footer.index)?).and_then(Index::decode).map_err(|e| corrupt(footer.index.offset, e))?;
+        if index.len() as u64 != props.data_blocks {
+            let e =
+                Error::corruption(format!("index lists {} data blocks, properties {}", index.len(), props.data_blocks));
             return Err(corrupt(footer.index.offset, e));
         }
         let inner = ReaderInner {
@@ -113,12 +108,9 @@ impl SstReader {
         if !inner.filter.may_contain(key) {
             return Ok(None);
         }
-        let mut index = BlockIter::new(Arc::clone(&inner.index));
-        index.seek(key, snapshot).map_err(|e| inner.corrupt_index(e))?;
-        if !index.valid() {
+        let Some(handle) = inner.index.handle(inner.index.seek(key, snapshot)) else {
             return Ok(None);
-        }
-        let handle = BlockHandle::decode(index.value()).map_err(|e| inner.corrupt_index(e))?;
+        };
         let mut data = BlockIter::new(inner.data_block(handle)?);
         data.seek(key, snapshot).map_err(|e| inner.corrupt(handle.offset, e))?;
         if !data.valid() {
@@ -147,10 +139,6 @@ impl SstReader {
 impl ReaderInner {
     pub(super) fn corrupt(&self, offset: u64, e: Error) -> Error {
         Error::corruption(format!("{} at offset {offset}: {}", self.path.display(), e.message()))
-    }
-
-    pub(super) fn corrupt_index(&self, e: Error) -> Error {
-        Error::corruption(format!("{} index block: {}", self.path.display(), e.message()))
     }
 
     /// The data block at `handle`, verified and decompressed, from the cache if it is there.
