@@ -193,6 +193,62 @@ describe('numbers and limits', () => {
     await db.close();
   });
 
+  it('builds decoded objects of a repeated shape exactly as property by property, whatever the names', async () => {
+    const { encodeItem, decodeItem, decodeItems } = await import('../dist/src/codec.js');
+    const { clearShapes } = await import('../dist/src/shapes.js');
+    clearShapes();
+    // Names that must not change the compiled code, reorder properties or set the prototype.
+    const tricky = [
+      '"',
+      "'",
+      '\\',
+      '`',
+      '$' + '{x}',
+      '\n',
+      '\u2028',
+      '}',
+      '};throw 1;//',
+      '名前',
+      '0',
+      '10',
+      '2',
+      'constructor',
+    ];
+    const shapes: Record<string, unknown>[] = [
+      { pk: 'a', n: 1, s: 'x', b: true, z: null, bin: new Uint8Array([1, 2]), set: new Set(['p', 'q']) },
+      Object.fromEntries(tricky.map((name, i) => [name, i % 2 ? `v${i}` : i])),
+      { pk: 'nested', m: { inner: { deep: [{ a: 1 }, { a: 2, b: [3] }] }, list: [{ x: 'y' }] } },
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`attr${i}`, i])),
+    ];
+    const protoItem = JSON.parse('{"pk": "p", "__proto__": "an attribute", "after": 1}');
+    shapes.push(protoItem);
+    for (const item of shapes) {
+      const bytes = Buffer.from(encodeItem(item));
+      // Enough decodes that the shape is compiled, and some after.
+      for (let i = 0; i < 10; i++) {
+        const got = decodeItem(bytes);
+        expect(got).toEqual(item);
+        expect(Object.keys(got)).toEqual(Object.keys(item));
+        expect(Object.getPrototypeOf(got)).toBe(Object.prototype);
+      }
+    }
+    const got = decodeItem(Buffer.from(encodeItem(protoItem)));
+    expect(Object.getOwnPropertyDescriptor(got, '__proto__')?.value).toBe('an attribute');
+    // Many more shapes than the cache has slots, interleaved, through a page of items.
+    const many = Array.from({ length: 2000 }, (_, i) => ({ pk: `k${i}`, [`a${i % 600}`]: i, [`b${i % 7}`]: 'v' }));
+    const page = Buffer.concat(
+      many.map((item) => {
+        const b = Buffer.from(encodeItem(item));
+        return Buffer.concat([Buffer.from([(b.length & 0x7f) | 0x80, b.length >> 7]), b]);
+      }),
+    );
+    for (let round = 0; round < 3; round++) {
+      const items = decodeItems(page);
+      expect(items).toEqual(many);
+      expect(items.map((i) => Object.keys(i).join())).toEqual(many.map((i) => Object.keys(i).join()));
+    }
+  });
+
   it('enforces 400 KB items, 2048-byte partition keys and 1024-byte sort keys at the limit and one past', async () => {
     const db = await Database.create(fresh());
     // Item size = names + values: "pk" (2) + 1 + "v" (1) + value.

@@ -7,6 +7,7 @@
  */
 import { ValidationError } from './errors';
 import { NumberValue, numberFromText } from './number';
+import { MAX_SHAPE_ATTRIBUTES, objectOf } from './shapes';
 
 /** A value DynamoDB can store, as plain JavaScript. */
 export type AttributeValue =
@@ -399,14 +400,21 @@ const MAX_CACHED_NAME = 24;
 const nameBytes: (Uint8Array | undefined)[] = new Array(NAME_SLOTS).fill(undefined);
 const nameStrings: string[] = new Array(NAME_SLOTS).fill('');
 
+/** The hash of the bytes of the name `attributeName` read last (its length for a long name). */
+let nameHash = 0;
+
 function attributeName(r: Reader): string {
   const n = r.varint();
   const buf = r.buf;
   const start = r.pos;
   const end = start + n;
-  if (n > MAX_CACHED_NAME || end > buf.length) return r.stringOf(start, end);
+  if (n > MAX_CACHED_NAME || end > buf.length) {
+    nameHash = n;
+    return r.stringOf(start, end);
+  }
   let h = n;
   for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] ?? 0), 0x01000193);
+  nameHash = h;
   const slot = (h >>> 0) & (NAME_SLOTS - 1);
   const cached = nameBytes[slot];
   if (cached !== undefined && cached.length === n) {
@@ -429,23 +437,41 @@ function attributeName(r: Reader): string {
   return name;
 }
 
-function decodeMap(r: Reader): Record<string, AttributeValue> {
+/**
+ * Names and values of the map being decoded, one pair of arrays per nesting depth (reused, so
+ * decoding allocates only the object itself); `shapes.ts` builds the object from them.
+ */
+const scratch: { names: string[]; values: AttributeValue[] }[] = [];
+
+function decodeMap(r: Reader, depth: number): Record<string, AttributeValue> {
   const n = r.varint();
-  const out: Record<string, AttributeValue> = {};
-  for (let i = 0; i < n; i++) {
-    const name = attributeName(r);
-    const value = decodeValue(r);
-    if (name === '__proto__') {
-      // Assignment would set the prototype: define it, so it stays an attribute.
-      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
-    } else {
-      out[name] = value;
+  if (n > MAX_SHAPE_ATTRIBUTES) {
+    const names: string[] = [];
+    const values: AttributeValue[] = [];
+    for (let i = 0; i < n; i++) {
+      names.push(attributeName(r));
+      values.push(decodeValue(r, depth + 1));
     }
+    return objectOf(names, values, n, 0);
   }
+  let level = scratch[depth];
+  if (level === undefined) {
+    level = { names: new Array(MAX_SHAPE_ATTRIBUTES).fill(''), values: new Array(MAX_SHAPE_ATTRIBUTES).fill(null) };
+    scratch[depth] = level;
+  }
+  const { names, values } = level;
+  let h = n;
+  for (let i = 0; i < n; i++) {
+    names[i] = attributeName(r);
+    h = Math.imul(h ^ nameHash, 0x01000193);
+    values[i] = decodeValue(r, depth + 1);
+  }
+  const out = objectOf(names, values, n, h ^ (h >>> 16));
+  values.fill(null, 0, n); // hold no decoded value past this call
   return out;
 }
 
-function decodeValue(r: Reader): AttributeValue {
+function decodeValue(r: Reader, depth: number): AttributeValue {
   const tag = r.byte();
   switch (tag) {
     case T_S:
@@ -461,11 +487,11 @@ function decodeValue(r: Reader): AttributeValue {
     case T_NULL:
       return null;
     case T_M:
-      return decodeMap(r);
+      return decodeMap(r, depth);
     case T_L: {
       const n = r.varint();
       const out: AttributeValue[] = [];
-      for (let i = 0; i < n; i++) out.push(decodeValue(r));
+      for (let i = 0; i < n; i++) out.push(decodeValue(r, depth + 1));
       return out;
     }
     case T_SS:
@@ -496,7 +522,7 @@ export function decodeItem(buf: Buffer, wrapNumbers = false): Item {
   const r = new Reader(buf, wrapNumbers);
   const version = r.byte();
   if (version !== ITEM_FORMAT_VERSION) throw new ValidationError(`item encoding version ${version} is not supported`);
-  return decodeMap(r);
+  return decodeMap(r, 0);
 }
 
 /** Decodes a page of items: each is `varint length | item`, back to back. */
@@ -507,7 +533,7 @@ export function decodeItems(buf: Buffer, wrapNumbers = false): Item[] {
     const end = r.varint() + r.pos;
     const version = r.byte();
     if (version !== ITEM_FORMAT_VERSION) throw new ValidationError(`item encoding version ${version} is not supported`);
-    items.push(decodeMap(r));
+    items.push(decodeMap(r, 0));
     if (r.pos !== end) throw new ValidationError('a page of items is malformed');
   }
   return items;

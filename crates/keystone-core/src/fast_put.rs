@@ -2,6 +2,8 @@
 //! nulls), and for those PutItem's checks and the engine key can be had by walking the encoded
 //! bytes once, without building an `Item` (its names and values are a dozen allocations).
 //!
+//! GetItem's and DeleteItem's key objects take the same way ([`flat_key`]).
+//!
 //! [`flat_put_key`] either accepts an item exactly as the general path would (same checks, same
 //! key, stored bytes unchanged) or returns `None` and leaves it to the general path
 //! (`items::prepare_encoded`), which also writes every error message: anything unusual (a
@@ -28,6 +30,24 @@ struct Attribute<'a> {
 
 /// The engine key of a flat, valid, canonical item, or `None` for the general path.
 pub(crate) fn flat_put_key(def: &TableDef, data: &[u8]) -> Option<Vec<u8>> {
+    key_of(def, &flat_attributes(data)?)
+}
+
+/// The engine key of a key object (what GetItem and DeleteItem receive) that is flat and holds
+/// exactly the table's key attributes, or `None` for the general path (`items::key_for`), which
+/// also writes the error messages.
+pub(crate) fn flat_key(def: &TableDef, data: &[u8]) -> Option<Vec<u8>> {
+    let attrs = flat_attributes(data)?;
+    // `key_of` needs every key attribute and the names are distinct, so as many attributes as
+    // the key has means exactly the key's attributes.
+    if attrs.len() != 1 + usize::from(def.key.sort.is_some()) {
+        return None;
+    }
+    key_of(def, &attrs)
+}
+
+/// The top-level attributes of a flat, valid, canonical item within the size limit.
+fn flat_attributes(data: &[u8]) -> Option<Vec<Attribute<'_>>> {
     let mut r = Reader::new(data, "item");
     if r.u8().ok()? != ITEM_FORMAT_VERSION {
         return None;
@@ -76,6 +96,11 @@ pub(crate) fn flat_put_key(def: &TableDef, data: &[u8]) -> Option<Vec<u8>> {
     if !r.is_empty() || size > MAX_ITEM_BYTES {
         return None;
     }
+    Some(attrs)
+}
+
+/// The engine key the key attributes among `attrs` make, if they are there with the right types.
+fn key_of(def: &TableDef, attrs: &[Attribute]) -> Option<Vec<u8>> {
     let value_of = |name: &str| -> Option<Value> {
         let a = attrs.iter().find(|a| a.name == name.as_bytes())?;
         match a.tag {
@@ -126,7 +151,7 @@ mod tests {
             x ^= x << 17;
             (x % n) as usize
         };
-        let (mut fast, mut checked) = (0, 0);
+        let (mut fast, mut fast_keys, mut checked) = (0, 0, 0);
         for round in 0..20_000 {
             let def = table([None, Some(KeyType::N), Some(KeyType::S), Some(KeyType::B)][round % 4]);
             let mut item = Vec::new();
@@ -161,8 +186,18 @@ mod tests {
                 assert_eq!(want, Some((key, data.clone())), "item {item:?}");
             }
             checked += 1;
+            // The same attributes as a key object: the general key path's verdict.
+            let want_key = crate::item::decode_item(&data)
+                .ok()
+                .filter(|k| def.key.check_key_object(k).is_ok())
+                .and_then(|k| def.key.engine_key(&k).ok());
+            if let Some(key) = flat_key(&def, &data) {
+                fast_keys += 1;
+                assert_eq!(want_key, Some(key), "key object {item:?}");
+            }
         }
         assert!(fast > checked / 20, "the fast path took only {fast} of {checked} items");
+        assert!(fast_keys > checked / 50, "the key fast path took only {fast_keys} of {checked} objects");
     }
 
     #[test]

@@ -194,6 +194,9 @@ impl Db {
 
     /// The engine key of an encoded key object, checked against the table's schema.
     fn key_for(&self, def: &TableDef, key: &[u8]) -> Result<Vec<u8>> {
+        if let Some(engine_key) = crate::fast_put::flat_key(def, key) {
+            return Ok(engine_key);
+        }
         let key = decode_item(key)?;
         def.key.check_key_object(&key)?;
         def.key.engine_key(&key)
@@ -434,6 +437,9 @@ pub(crate) fn parse_projection_only(
     projection: Option<&str>,
     names: &HashMap<String, String>,
 ) -> Result<Option<expr::Projection>> {
+    if projection.is_none() && names.is_empty() {
+        return Ok(None);
+    }
     let values = HashMap::new();
     let attrs = ExpressionAttributes::new(names, &values);
     attrs.validate_keys()?;
