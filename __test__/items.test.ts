@@ -349,6 +349,26 @@ describe('the boundary', () => {
     await db.close();
   });
 
+  it('keeps every write of a tick intact while the next ticks reuse its buffer', async () => {
+    const db = await Database.create(fresh());
+    const pending: Promise<unknown>[] = [];
+    // Several ticks of writes in flight at once, each packed into the buffer the previous used.
+    for (let tick = 0; tick < 6; tick++) {
+      for (let i = 0; i < 400; i++) {
+        pending.push(db.put({ pk: `k${tick}-${i}`, tick, text: `${tick}:${i}`.repeat(6 - tick) }));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(pending);
+    for (let tick = 0; tick < 6; tick++) {
+      for (let i = 0; i < 400; i++) {
+        const want = { pk: `k${tick}-${i}`, tick, text: `${tick}:${i}`.repeat(6 - tick) };
+        expect(db.getSync({ pk: `k${tick}-${i}` })).toEqual(want);
+      }
+    }
+    await db.close();
+  });
+
   it('close() rejects writes that had not reached the engine with Closed, lets running calls finish, and never crashes', async () => {
     const path = fresh();
     const db = await Database.create(path);

@@ -312,7 +312,21 @@ export class PackedWrites {
   bytes(): Buffer {
     return this.#w.buf.subarray(0, this.#w.pos);
   }
+
+  /**
+   * Empties it for the next tick's writes, keeping its buffer (a batch of a thousand items
+   * would otherwise grow a new one from 256 bytes each tick) unless it grew past 4 MiB.
+   */
+  reset(): void {
+    this.tables.length = 0;
+    this.#tableIndex.clear();
+    this.count = 0;
+    this.#w.pos = 0;
+    if (this.#w.buf.length > MAX_KEPT_PACK_BYTES) this.#w.buf = Buffer.allocUnsafe(256);
+  }
 }
+
+const MAX_KEPT_PACK_BYTES = 4 << 20;
 
 class Reader {
   pos = 0;

@@ -28,8 +28,10 @@ export interface DatabaseOptions {
   /** Size at which a write-ahead-log segment is sealed and a new one started, in bytes. Default 64 MiB. */
   walSegmentBytes?: number;
   /**
-   * Memory for memtables, in bytes. The active memtable is flushed to an SST at half of it;
-   * writes wait if it fills again before that flush is done. Default 64 MiB.
+   * Memory for memtables, in bytes (what their entries really take, allocator overhead
+   * included). The active memtable is flushed to an SST at half of it; writes wait if it fills
+   * again before that flush is done. Default 16 MiB; raise it for write-heavy work (fewer
+   * flushes, less compaction), lower it to save memory.
    */
   memtableBudgetBytes?: number;
   /** Uncompressed size of an SST data block, in bytes. Default 4096. */

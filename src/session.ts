@@ -19,6 +19,8 @@ export class Session {
   /** Writes issued in this tick, by durability ('' = the database's default). */
   #queued = new Map<string, Queued>();
   #flushScheduled = false;
+  /** A packed-writes buffer to reuse: the engine copies what it is given during the call. */
+  #spare: PackedWrites | undefined;
   #running = new Set<Promise<unknown>>();
 
   private constructor(handle: NativeDb) {
@@ -76,7 +78,8 @@ export class Session {
     const key = durability ?? '';
     let queued = this.#queued.get(key);
     if (queued === undefined) {
-      queued = { writes: new PackedWrites(), waiters: [] };
+      queued = { writes: this.#spare ?? new PackedWrites(), waiters: [] };
+      this.#spare = undefined;
       this.#queued.set(key, queued);
     }
     queued.writes.add(table, put, item);
@@ -100,6 +103,9 @@ export class Session {
       const sent = this.run((db) =>
         db.writeItems(writes.tables, data, false, durability === '' ? undefined : durability),
       );
+      // `run` made the call before returning, and the call copied the writes: reuse the buffer.
+      writes.reset();
+      this.#spare = writes;
       sent.then(
         (errors) => {
           waiters.forEach((w, i) => {

@@ -96,7 +96,7 @@ impl Inner {
     fn run(&self, job: &Job) -> Result<bool> {
         let mut sources: Vec<Source<'static>> = Vec::new();
         for f in &job.inputs {
-            sources.push(Box::new(self.tables.get(f.file_number)?.iter()));
+            sources.push(Box::new(self.tables.get(f.file_number)?.iter_uncached()));
         }
         let mut merged = NewestOnly::new(MergeIter::new(sources));
         let mut outputs: Vec<FileMeta> = Vec::new();

@@ -32,6 +32,8 @@ mod recovery;
 mod sst;
 mod stats;
 mod tables;
+#[cfg(test)]
+mod test_alloc;
 mod transact;
 mod varint;
 mod verify;

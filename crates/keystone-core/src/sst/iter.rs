@@ -21,6 +21,8 @@ pub struct SstIter {
     reader: Arc<ReaderInner>,
     /// The position in the index of the data block being read (or to read next).
     block: usize,
+    /// Whether blocks read from the file go into the block cache.
+    fill_cache: bool,
     /// The current data block's cursor and the block's offset (for error messages).
     data: Option<(BlockIter, u64)>,
     state: State,
@@ -36,8 +38,8 @@ enum State {
 }
 
 impl SstIter {
-    pub(super) fn new(reader: Arc<ReaderInner>) -> SstIter {
-        SstIter { reader, block: 0, data: None, state: State::Unpositioned, pending: None }
+    pub(super) fn new(reader: Arc<ReaderInner>, fill_cache: bool) -> SstIter {
+        SstIter { reader, block: 0, fill_cache, data: None, state: State::Unpositioned, pending: None }
     }
 
     /// Positions the iterator so the next entry is the newest version of the first user key
@@ -66,7 +68,7 @@ impl SstIter {
     /// A cursor on the data block at `self.block`, and its offset; none past the last block.
     fn load_current_block(&self) -> Result<Option<(BlockIter, u64)>> {
         let Some(handle) = self.reader.index.handle(self.block) else { return Ok(None) };
-        Ok(Some((BlockIter::new(self.reader.data_block(handle)?), handle.offset)))
+        Ok(Some((BlockIter::new(self.reader.data_block(handle, self.fill_cache)?), handle.offset)))
     }
 
     fn step(&mut self) -> Result<Option<SstEntry>> {

@@ -111,7 +111,7 @@ impl SstReader {
         let Some(handle) = inner.index.handle(inner.index.seek(key, snapshot)) else {
             return Ok(None);
         };
-        let mut data = BlockIter::new(inner.data_block(handle)?);
+        let mut data = BlockIter::new(inner.data_block(handle, true)?);
         data.seek(key, snapshot).map_err(|e| inner.corrupt(handle.offset, e))?;
         if !data.valid() {
             let e = Error::corruption("data block ends before the key its index entry promises");
@@ -125,7 +125,14 @@ impl SstReader {
 
     /// Every entry in order; call `SstIter::seek` to start at a key.
     pub fn iter(&self) -> SstIter {
-        SstIter::new(Arc::clone(&self.inner))
+        SstIter::new(Arc::clone(&self.inner), true)
+    }
+
+    /// Like [`SstReader::iter`], for reading a whole file once (compaction): blocks already in
+    /// the cache are used, but blocks read from the file are not added to it, so a compaction
+    /// neither grows the process by the cache's size nor evicts the blocks reads need.
+    pub fn iter_uncached(&self) -> SstIter {
+        SstIter::new(Arc::clone(&self.inner), false)
     }
 
     /// Data blocks fetched since open, from the cache or the file: lets tests prove that a
@@ -141,8 +148,9 @@ impl ReaderInner {
         Error::corruption(format!("{} at offset {offset}: {}", self.path.display(), e.message()))
     }
 
-    /// The data block at `handle`, verified and decompressed, from the cache if it is there.
-    pub(super) fn data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
+    /// The data block at `handle`, verified and decompressed, from the cache if it is there;
+    /// read from the file otherwise, and then added to the cache if `fill_cache`.
+    pub(super) fn data_block(&self, handle: BlockHandle, fill_cache: bool) -> Result<Arc<Block>> {
         self.data_block_reads.fetch_add(1, Ordering::Relaxed);
         if let Some(block) = self.cache.as_ref().and_then(|c| c.get(self.info.file_number, handle.offset)) {
             return Ok(block);
@@ -150,7 +158,7 @@ impl ReaderInner {
         let stored = read_block_bytes(&*self.file, &self.path, handle, self.data_end)?;
         let contents = unseal_block(&stored).map_err(|e| self.corrupt(handle.offset, e))?;
         let block = Arc::new(Block::parse(contents).map_err(|e| self.corrupt(handle.offset, e))?);
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = self.cache.as_ref().filter(|_| fill_cache) {
             cache.insert(self.info.file_number, handle.offset, Arc::clone(&block));
         }
         Ok(block)
