@@ -66,6 +66,12 @@ impl WriteBatch {
         self.entries.iter().map(|e| e.key.len() + e.value.len()).sum()
     }
 
+    /// At least what [`WriteBatch::encode_into`] writes (lengths counted at their largest), so
+    /// a buffer reserved with it never grows while the batch is encoded.
+    pub fn encoded_len_bound(&self) -> usize {
+        12 + self.entries.iter().map(|e| 1 + 4 + 10 + e.key.len() + 10 + e.value.len()).sum::<usize>()
+    }
+
     pub fn encode_into(&self, base_seq: u64, out: &mut Vec<u8>) {
         out.extend_from_slice(&base_seq.to_le_bytes());
         out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
@@ -123,6 +129,19 @@ mod tests {
         let (seq, back) = WriteBatch::decode(&out).unwrap_or_default();
         assert_eq!(seq, 42);
         assert_eq!(back, b);
+    }
+
+    #[test]
+    fn the_encoded_length_bound_holds_for_any_sizes() {
+        let mut b = WriteBatch::new();
+        for (n, len) in [0usize, 1, 127, 128, 16_383, 16_384, 300_000].into_iter().enumerate() {
+            b.put(n as u32, vec![1; len % 3000], vec![2; len]);
+            b.delete(u32::MAX, vec![3; len % 200]);
+            let mut out = Vec::new();
+            b.encode_into(u64::MAX, &mut out);
+            assert!(out.len() <= b.encoded_len_bound(), "{} > {}", out.len(), b.encoded_len_bound());
+            assert!(b.encoded_len_bound() - out.len() <= 20 * b.len(), "the bound is loose");
+        }
     }
 
     #[test]

@@ -451,7 +451,8 @@ impl Inner {
         let mut wal = self.wal.lock();
         let first_seq = self.next_seq.load(Ordering::Relaxed);
         let mut seq = first_seq;
-        let mut records = Vec::with_capacity(group.iter().map(|p| p.batch.payload_bytes() + 64).sum());
+        let bound = group.iter().map(|p| wal::RECORD_HEADER_LEN + p.batch.encoded_len_bound()).sum();
+        let mut records = Vec::with_capacity(bound);
         let mut results: Vec<Result<u64>> = Vec::with_capacity(group.len());
         let mut written: HashSet<(Keyspace, Vec<u8>)> = HashSet::new();
         let mut must_sync = false;

@@ -86,7 +86,7 @@ fn flat_attributes(data: &[u8]) -> Option<Vec<Attribute<'_>>> {
                 if !looks_canonical(text) {
                     return None;
                 }
-                decimal_size(&Decimal::parse(text).ok()?)
+                canonical_number_size(text)?
             }
             T_B => body.len(),
             _ => 1,
@@ -97,6 +97,29 @@ fn flat_attributes(data: &[u8]) -> Option<Vec<Attribute<'_>>> {
         return None;
     }
     Some(attrs)
+}
+
+/// The size of a number in canonical text. Text of at most 38 characters has at most 38 digits
+/// and a magnitude between 1e-37 and 1e38, always valid, so its significant digits (its digits
+/// less leading and trailing zeros) are counted without parsing it; longer text is parsed, which
+/// also checks precision and range.
+fn canonical_number_size(text: &str) -> Option<usize> {
+    if text.len() > 38 {
+        return Some(decimal_size(&Decimal::parse(text).ok()?));
+    }
+    // Digits only (no sign, no point), then without leading and trailing zeros.
+    let mut buf = [0u8; 38];
+    let mut n = 0;
+    for &b in text.as_bytes().iter().filter(|b| b.is_ascii_digit()) {
+        *buf.get_mut(n)? = b;
+        n += 1;
+    }
+    let digits = buf.get(..n)?;
+    let significant = match digits.iter().position(|&b| b != b'0') {
+        None => 0,
+        Some(first) => digits.iter().rposition(|&b| b != b'0').map_or(0, |last| last + 1 - first),
+    };
+    Some(significant.div_ceil(2) + 1)
 }
 
 /// The engine key the key attributes among `attrs` make, if they are there with the right types.
@@ -198,6 +221,37 @@ mod tests {
         }
         assert!(fast > checked / 20, "the fast path took only {fast} of {checked} items");
         assert!(fast_keys > checked / 50, "the key fast path took only {fast_keys} of {checked} objects");
+    }
+
+    #[test]
+    fn counts_a_canonical_numbers_size_as_parsing_it_does() {
+        let mut texts: Vec<String> = ["0", "1", "-1", "10", "1000", "-1000", "0.001", "0.5", "100.25", "-0.000100"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = (x % 10u64.pow((x % 19) as u32 + 1)).to_string();
+            let frac = format!("{:0width$}", (x >> 20) % 1000, width = ((x >> 40) % 4) as usize);
+            let zeros = "0".repeat(((x >> 50) % 30) as usize);
+            let sign = if x.is_multiple_of(2) { "-" } else { "" };
+            texts.push(format!("{sign}{int}{zeros}"));
+            texts.push(format!("{sign}{int}.{frac}"));
+            texts.push(format!("{sign}0.{zeros}{int}"));
+        }
+        texts.push("9".repeat(38));
+        texts.push(format!("0.{}1", "0".repeat(36)));
+        let mut checked = 0;
+        for t in texts.iter().filter(|t| looks_canonical(t)) {
+            let want = Decimal::parse(t).ok().map(|d| decimal_size(&d));
+            assert_eq!(canonical_number_size(t), want, "{t}");
+            checked += 1;
+        }
+        assert!(checked > 5000, "only {checked} canonical texts");
+        assert_eq!(canonical_number_size(&"9".repeat(39)), None, "39 digits are over DynamoDB's precision");
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::vfs::{CreateMode, Vfs, WritableFile};
 pub const WAL_MAGIC: &[u8; 6] = b"KSTWAL";
 pub const WAL_FORMAT_VERSION: u16 = 1;
 const HEADER_LEN: usize = 8;
-const RECORD_HEADER_LEN: usize = 9;
+pub(crate) const RECORD_HEADER_LEN: usize = 9;
 const RECORD_BATCH: u8 = 1;
 /// A record longer than this is not something we wrote: treat its length as damage.
 const MAX_RECORD_BYTES: u32 = 1 << 30;
