@@ -16,7 +16,9 @@ function diskBytes(path) {
   let total = 0;
   for (const e of readdirSync(path, { withFileTypes: true })) {
     const p = join(path, e.name);
-    total += e.isDirectory() ? diskBytes(p) : statSync(p).size;
+    // A file listed may be gone by the time it is measured (a flush retires WAL segments in
+    // the background): it no longer takes space.
+    total += e.isDirectory() ? diskBytes(p) : (statSync(p, { throwIfNoEntry: false })?.size ?? 0);
   }
   return total;
 }
