@@ -12,9 +12,10 @@
 //! and `item.rs` (the layout); a test checks the two paths agree on generated items.
 
 use crate::catalog::TableDef;
-use crate::item::{Value, ITEM_FORMAT_VERSION, T_B, T_FALSE, T_N, T_NULL, T_S, T_TRUE};
+use crate::item::{ITEM_FORMAT_VERSION, T_B, T_FALSE, T_N, T_NULL, T_S, T_TRUE};
 use crate::item_size::{decimal_size, MAX_ATTRIBUTE_NAME_BYTES, MAX_ITEM_BYTES};
 use crate::items::looks_canonical;
+use crate::key::KeyValue;
 use crate::number::Decimal;
 use crate::varint::Reader;
 
@@ -124,18 +125,19 @@ fn canonical_number_size(text: &str) -> Option<usize> {
 
 /// The engine key the key attributes among `attrs` make, if they are there with the right types.
 fn key_of(def: &TableDef, attrs: &[Attribute]) -> Option<Vec<u8>> {
-    let value_of = |name: &str| -> Option<Value> {
+    let value_of = |name: &str| -> Option<KeyValue> {
         let a = attrs.iter().find(|a| a.name == name.as_bytes())?;
         match a.tag {
-            T_S => Some(Value::S(String::from_utf8(a.body.to_vec()).ok()?)),
-            T_N => Some(Value::N(String::from_utf8(a.body.to_vec()).ok()?)),
-            T_B => Some(Value::B(a.body.to_vec())),
+            T_S => Some(KeyValue::S(std::str::from_utf8(a.body).ok()?)),
+            T_N => Some(KeyValue::N(std::str::from_utf8(a.body).ok()?)),
+            T_B => Some(KeyValue::B(a.body)),
             _ => None,
         }
     };
-    let mut key = def.key.partition_prefix(&value_of(&def.key.partition.name)?).ok()?;
+    let mut key = Vec::new();
+    def.key.write_partition_prefix(value_of(&def.key.partition.name)?, &mut key).ok()?;
     if let Some(sort) = &def.key.sort {
-        key.extend_from_slice(&def.key.sort_component(&value_of(&sort.name)?).ok()?);
+        def.key.write_sort_component(value_of(&sort.name)?, &mut key).ok()?;
     }
     Some(key)
 }
@@ -143,7 +145,7 @@ fn key_of(def: &TableDef, attrs: &[Attribute]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::item::encode_item;
+    use crate::item::{encode_item, Value};
     use crate::items::prepare_encoded;
     use crate::key::{KeyAttribute, KeySchema, KeyType};
 

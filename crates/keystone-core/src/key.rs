@@ -15,8 +15,11 @@
 //! Within a partition, items therefore sort as DynamoDB sorts them: S by UTF-8 bytes, B
 //! bytewise, N numerically.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 use crate::item::Value;
+use crate::items::looks_canonical;
 use crate::number::Decimal;
 
 /// DynamoDB's limits on key values, in bytes.
@@ -63,15 +66,39 @@ pub struct KeySchema {
     pub sort: Option<KeyAttribute>,
 }
 
+/// A key attribute's value, borrowed: from a decoded [`Value`] or straight from the bytes of an
+/// encoded item (`fast_put.rs`), so computing a key allocates only the key itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum KeyValue<'a> {
+    S(&'a str),
+    N(&'a str),
+    B(&'a [u8]),
+    /// A value of a type no key attribute can have.
+    Other,
+}
+
+impl<'a> From<&'a Value> for KeyValue<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::S(s) => KeyValue::S(s),
+            Value::N(n) => KeyValue::N(n),
+            Value::B(b) => KeyValue::B(b),
+            _ => KeyValue::Other,
+        }
+    }
+}
+
 /// The bytes a key value contributes, checked against its declared type and size limit.
-fn key_bytes(attr: &KeyAttribute, value: &Value, role: &str, max: usize) -> Result<Vec<u8>> {
+fn key_bytes<'a>(attr: &KeyAttribute, value: KeyValue<'a>, role: &str, max: usize) -> Result<Cow<'a, [u8]>> {
     let name = &attr.name;
     let bytes = match (attr.key_type, value) {
-        (KeyType::S, Value::S(s)) => s.as_bytes().to_vec(),
-        (KeyType::B, Value::B(b)) => b.clone(),
-        (KeyType::N, Value::N(n)) => {
+        (KeyType::S, KeyValue::S(s)) => Cow::Borrowed(s.as_bytes()),
+        (KeyType::B, KeyValue::B(b)) => Cow::Borrowed(b),
+        // Canonical text of at most 38 characters is a valid number as it stands.
+        (KeyType::N, KeyValue::N(n)) if n.len() <= 38 && looks_canonical(n) => Cow::Borrowed(n.as_bytes()),
+        (KeyType::N, KeyValue::N(n)) => {
             let d = Decimal::parse(n).map_err(|e| Error::validation(format!("{role} `{name}`: {}", e.message())))?;
-            return Ok(d.to_canonical_string().into_bytes());
+            return Ok(Cow::Owned(d.to_canonical_string().into_bytes()));
         }
         (t, _) => {
             return Err(Error::validation(format!(
@@ -109,11 +136,12 @@ impl KeySchema {
         let pk_name = &self.partition.name;
         let pk = find(item, pk_name)
             .ok_or_else(|| Error::validation(format!("the item has no partition key attribute `{pk_name}`")))?;
-        let mut key = self.partition_prefix(pk)?;
+        let mut key = Vec::new();
+        self.write_partition_prefix(pk.into(), &mut key)?;
         if let Some(sort) = &self.sort {
             let sk = find(item, &sort.name)
                 .ok_or_else(|| Error::validation(format!("the item has no sort key attribute `{}`", sort.name)))?;
-            key.extend_from_slice(&self.sort_component(sk)?);
+            self.write_sort_component(sk.into(), &mut key)?;
         }
         Ok(key)
     }
@@ -159,33 +187,48 @@ impl KeySchema {
 
     /// Every engine key of the partition `pk` starts with these bytes.
     pub fn partition_prefix(&self, pk: &Value) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_partition_prefix(pk.into(), &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the partition prefix of `pk` to `out`.
+    pub(crate) fn write_partition_prefix(&self, pk: KeyValue, out: &mut Vec<u8>) -> Result<()> {
         let bytes = key_bytes(&self.partition, pk, "partition key", MAX_PARTITION_KEY_BYTES)?;
         let stripe = (crc32c::crc32c(&bytes) >> 16) as u16;
-        let mut out = Vec::with_capacity(bytes.len() + 4 + 16);
+        // Room for a sort component too, so a whole engine key is usually one allocation.
+        out.reserve(bytes.len() + 4 + 24);
         out.extend_from_slice(&stripe.to_be_bytes());
-        for &b in &bytes {
+        for &b in bytes.iter() {
             out.push(b);
             if b == 0 {
                 out.push(0xFF);
             }
         }
         out.extend_from_slice(&[0x00, 0x01]);
-        Ok(out)
+        Ok(())
     }
 
     /// The order-preserving encoding of a sort key value (it follows the partition prefix).
     pub fn sort_component(&self, sk: &Value) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write_sort_component(sk.into(), &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the sort component of `sk` to `out`.
+    pub(crate) fn write_sort_component(&self, sk: KeyValue, out: &mut Vec<u8>) -> Result<()> {
         let Some(sort) = &self.sort else {
             return Err(Error::validation("the table has no sort key"));
         };
-        if let (KeyType::N, Value::N(n)) = (sort.key_type, sk) {
+        if let (KeyType::N, KeyValue::N(n)) = (sort.key_type, sk) {
             let d = Decimal::parse(n)
                 .map_err(|e| Error::validation(format!("sort key `{}`: {}", sort.name, e.message())))?;
-            let mut out = Vec::new();
-            d.encode_sortable(&mut out);
-            return Ok(out);
+            d.encode_sortable(out);
+            return Ok(());
         }
-        key_bytes(sort, sk, "sort key", MAX_SORT_KEY_BYTES)
+        out.extend_from_slice(&key_bytes(sort, sk, "sort key", MAX_SORT_KEY_BYTES)?);
+        Ok(())
     }
 }
 
@@ -215,6 +258,33 @@ mod tests {
         KeySchema {
             partition: KeyAttribute { name: "pk".into(), key_type: KeyType::S },
             sort: Some(KeyAttribute { name: "sk".into(), key_type: t }),
+        }
+    }
+
+    #[test]
+    fn a_number_partition_key_is_its_canonical_text_whether_or_not_it_is_parsed() {
+        let attr = KeyAttribute { name: "pk".into(), key_type: KeyType::N };
+        let mut texts: Vec<String> = ["0", "1", "-1", "10", "1000", "0.5", "-0.001", "1.5"].map(String::from).to_vec();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..3000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = x % 10u64.pow((x % 19) as u32 + 1);
+            let frac = (x >> 32) % 10_000;
+            texts.push(format!(
+                "{}{int}.{frac:0w$}",
+                if x.is_multiple_of(3) { "-" } else { "" },
+                w = ((x >> 50) % 5) as usize
+            ));
+            texts.push(format!("{int}{}", "0".repeat(((x >> 45) % 25) as usize)));
+        }
+        texts.extend(["9".repeat(38), "9".repeat(39), format!("1{}", "0".repeat(126)), "-0".into(), "01".into()]);
+        for t in &texts {
+            let got =
+                key_bytes(&attr, KeyValue::N(t), "partition key", MAX_PARTITION_KEY_BYTES).map(|b| b.into_owned());
+            let want = Decimal::parse(t).map(|d| d.to_canonical_string().into_bytes());
+            assert_eq!(got.ok(), want.ok(), "{t}");
         }
     }
 

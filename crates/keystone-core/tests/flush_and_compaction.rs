@@ -93,14 +93,18 @@ fn background_compaction_keeps_l0_small_under_a_steady_write_load() {
         }
         db.flush().unwrap();
     }
+    // Compaction keeps each keyspace's L0 below the trigger (4). The stats sum L0 over
+    // keyspaces, and the catalog's keyspace holds one L0 file of its own (from the first
+    // flush, never compacted: one file is below the trigger), so settled means at most 3 + 1.
+    let settled = |s: &keystone_core::Stats| s.sst_files_per_level[0] <= 4;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut stats = db.stats().unwrap();
-    while stats.sst_files_per_level[0] >= 4 && std::time::Instant::now() < deadline {
+    while !settled(&stats) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
         stats = db.stats().unwrap();
     }
     assert!(stats.compaction.total_compactions > 0, "{stats:?}");
-    assert!(stats.sst_files_per_level[0] < 4, "{stats:?}");
+    assert!(settled(&stats), "{stats:?} {:?}", db.health());
     assert!(stats.sst_files_per_level.iter().skip(1).sum::<u64>() > 0);
     assert_eq!(db.health().status, HealthStatus::Healthy, "{:?}", db.health());
     for i in 0..500 {
