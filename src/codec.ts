@@ -481,7 +481,7 @@ function decodeMap(r: Reader, depth: number): Record<string, AttributeValue> {
     values[i] = decodeValue(r, depth + 1);
   }
   const out = objectOf(names, values, n, h ^ (h >>> 16));
-  values.fill(null, 0, n); // hold no decoded value past this call
+  for (let i = 0; i < n; i++) values[i] = null; // hold no decoded value past this call
   return out;
 }
 
