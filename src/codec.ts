@@ -7,7 +7,7 @@
  */
 import { ValidationError } from './errors';
 import { NumberValue, numberFromText } from './number';
-import { MAX_SHAPE_ATTRIBUTES, objectOf } from './shapes';
+import { objectOf } from './shapes';
 
 /** A value DynamoDB can store, as plain JavaScript. */
 export type AttributeValue =
@@ -203,7 +203,7 @@ function encodeValue(w: Writer, v: unknown, path: string, depth: number): void {
       return;
     case 'number':
       w.byte(T_N);
-      if (Number.isSafeInteger(v)) w.integer(v === 0 ? 0 : v);
+      if (Number.isSafeInteger(v)) w.integer(v);
       else w.string(numberText(v, path));
       return;
     case 'bigint':
@@ -459,18 +459,9 @@ const scratch: { names: string[]; values: AttributeValue[] }[] = [];
 
 function decodeMap(r: Reader, depth: number): Record<string, AttributeValue> {
   const n = r.varint();
-  if (n > MAX_SHAPE_ATTRIBUTES) {
-    const names: string[] = [];
-    const values: AttributeValue[] = [];
-    for (let i = 0; i < n; i++) {
-      names.push(attributeName(r));
-      values.push(decodeValue(r, depth + 1));
-    }
-    return objectOf(names, values, n, 0);
-  }
   let level = scratch[depth];
   if (level === undefined) {
-    level = { names: new Array(MAX_SHAPE_ATTRIBUTES).fill(''), values: new Array(MAX_SHAPE_ATTRIBUTES).fill(null) };
+    level = { names: [], values: [] };
     scratch[depth] = level;
   }
   const { names, values } = level;

@@ -33,7 +33,7 @@ interface Shape {
 const SLOTS = 256;
 const COMPILE_AFTER = 4;
 /** Maps with more attributes than this are built by stores. */
-export const MAX_SHAPE_ATTRIBUTES = 32;
+const MAX_SHAPE_ATTRIBUTES = 32;
 
 const shapes: (Shape | undefined)[] = new Array(SLOTS).fill(undefined);
 let canCompile = true;

@@ -62,10 +62,6 @@ impl WriteBatch {
     }
 
     /// Bytes of keys and values, for memory accounting.
-    pub fn payload_bytes(&self) -> usize {
-        self.entries.iter().map(|e| e.key.len() + e.value.len()).sum()
-    }
-
     /// At least what [`WriteBatch::encode_into`] writes (lengths counted at their largest), so
     /// a buffer reserved with it never grows while the batch is encoded.
     pub fn encoded_len_bound(&self) -> usize {

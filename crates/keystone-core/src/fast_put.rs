@@ -14,7 +14,7 @@
 use crate::catalog::TableDef;
 use crate::item::{ITEM_FORMAT_VERSION, T_B, T_FALSE, T_N, T_NULL, T_S, T_TRUE};
 use crate::item_size::{decimal_size, MAX_ATTRIBUTE_NAME_BYTES, MAX_ITEM_BYTES};
-use crate::items::looks_canonical;
+use crate::items::{looks_canonical, short_canonical};
 use crate::key::KeyValue;
 use crate::number::Decimal;
 use crate::varint::Reader;
@@ -84,10 +84,13 @@ fn flat_attributes(data: &[u8]) -> Option<Vec<Attribute<'_>>> {
             }
             T_N => {
                 let text = std::str::from_utf8(body).ok()?;
-                if !looks_canonical(text) {
+                if short_canonical(text) {
+                    short_canonical_size(text)
+                } else if looks_canonical(text) {
+                    decimal_size(&Decimal::parse(text).ok()?)
+                } else {
                     return None;
                 }
-                canonical_number_size(text)?
             }
             T_B => body.len(),
             _ => 1,
@@ -100,27 +103,15 @@ fn flat_attributes(data: &[u8]) -> Option<Vec<Attribute<'_>>> {
     Some(attrs)
 }
 
-/// The size of a number in canonical text. Text of at most 38 characters has at most 38 digits
-/// and a magnitude between 1e-37 and 1e38, always valid, so its significant digits (its digits
-/// less leading and trailing zeros) are counted without parsing it; longer text is parsed, which
-/// also checks precision and range.
-fn canonical_number_size(text: &str) -> Option<usize> {
-    if text.len() > 38 {
-        return Some(decimal_size(&Decimal::parse(text).ok()?));
-    }
-    // Digits only (no sign, no point), then without leading and trailing zeros.
-    let mut buf = [0u8; 38];
-    let mut n = 0;
-    for &b in text.as_bytes().iter().filter(|b| b.is_ascii_digit()) {
-        *buf.get_mut(n)? = b;
-        n += 1;
-    }
-    let digits = buf.get(..n)?;
-    let significant = match digits.iter().position(|&b| b != b'0') {
+/// The size of a number in short canonical text (see `items::short_canonical`), without parsing
+/// it: its significant digits are its digits less leading and trailing zeros.
+fn short_canonical_size(text: &str) -> usize {
+    let digits = || text.bytes().filter(u8::is_ascii_digit);
+    let significant = match digits().position(|b| b != b'0') {
         None => 0,
-        Some(first) => digits.iter().rposition(|&b| b != b'0').map_or(0, |last| last + 1 - first),
+        Some(leading) => digits().count() - leading - digits().rev().position(|b| b != b'0').unwrap_or(0),
     };
-    Some(significant.div_ceil(2) + 1)
+    significant.div_ceil(2) + 1
 }
 
 /// The engine key the key attributes among `attrs` make, if they are there with the right types.
@@ -226,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_a_canonical_numbers_size_as_parsing_it_does() {
+    fn counts_a_short_canonical_numbers_size_as_parsing_it_does() {
         let mut texts: Vec<String> = ["0", "1", "-1", "10", "1000", "-1000", "0.001", "0.5", "100.25", "-0.000100"]
             .iter()
             .map(|s| s.to_string())
@@ -247,13 +238,13 @@ mod tests {
         texts.push("9".repeat(38));
         texts.push(format!("0.{}1", "0".repeat(36)));
         let mut checked = 0;
-        for t in texts.iter().filter(|t| looks_canonical(t)) {
-            let want = Decimal::parse(t).ok().map(|d| decimal_size(&d));
-            assert_eq!(canonical_number_size(t), want, "{t}");
+        for t in texts.iter().filter(|t| short_canonical(t)) {
+            let want = Decimal::parse(t).map(|d| decimal_size(&d)).ok();
+            assert_eq!(Some(short_canonical_size(t)), want, "{t}");
             checked += 1;
         }
         assert!(checked > 5000, "only {checked} canonical texts");
-        assert_eq!(canonical_number_size(&"9".repeat(39)), None, "39 digits are over DynamoDB's precision");
+        assert!(!short_canonical(&"9".repeat(39)), "39 digits may be over DynamoDB's precision: parse them");
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub fn wal_segment_file(data: &[u8]) {
 /// `WriteBatch::decode`, and the round trip of what decodes.
 pub fn write_batch(data: &[u8]) {
     let Ok((seq, batch)) = WriteBatch::decode(data) else { return };
-    let _ = batch.payload_bytes();
+    let _ = batch.encoded_len_bound();
     let mut out = Vec::new();
     batch.encode_into(seq, &mut out);
     match WriteBatch::decode(&out) {

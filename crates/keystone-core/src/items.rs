@@ -125,6 +125,12 @@ pub(crate) fn looks_canonical(n: &str) -> bool {
     int_ok && frac_ok && !negative_zero && !digits.ends_with('.')
 }
 
+/// Canonical text of at most 38 characters is a valid number as it stands (at most 38 digits, a
+/// magnitude between 1e-37 and 1e38), so it can be used without parsing it.
+pub(crate) fn short_canonical(n: &str) -> bool {
+    n.len() <= 38 && looks_canonical(n)
+}
+
 /// Returns whether anything changed. Numbers were validated by `check_item` already.
 fn canonicalize(v: &mut Value) -> Result<bool> {
     let one = |n: &mut String| -> Result<bool> {

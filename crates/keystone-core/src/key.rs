@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 use crate::item::Value;
-use crate::items::looks_canonical;
+use crate::items::short_canonical;
 use crate::number::Decimal;
 
 /// DynamoDB's limits on key values, in bytes.
@@ -94,8 +94,7 @@ fn key_bytes<'a>(attr: &KeyAttribute, value: KeyValue<'a>, role: &str, max: usiz
     let bytes = match (attr.key_type, value) {
         (KeyType::S, KeyValue::S(s)) => Cow::Borrowed(s.as_bytes()),
         (KeyType::B, KeyValue::B(b)) => Cow::Borrowed(b),
-        // Canonical text of at most 38 characters is a valid number as it stands.
-        (KeyType::N, KeyValue::N(n)) if n.len() <= 38 && looks_canonical(n) => Cow::Borrowed(n.as_bytes()),
+        (KeyType::N, KeyValue::N(n)) if short_canonical(n) => Cow::Borrowed(n.as_bytes()),
         (KeyType::N, KeyValue::N(n)) => {
             let d = Decimal::parse(n).map_err(|e| Error::validation(format!("{role} `{name}`: {}", e.message())))?;
             return Ok(Cow::Owned(d.to_canonical_string().into_bytes()));

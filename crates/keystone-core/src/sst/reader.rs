@@ -1,9 +1,10 @@
 //! Opens an SST and answers point lookups (see `mod.rs` for the file layout).
 //!
 //! `open` reads and verifies the footer, then the properties, filter and index blocks, which it
-//! keeps in memory (the index decoded: `index.rs`); data blocks are read on demand with positional reads, through the block
-//! cache when there is one. Every block's checksum is verified before any byte of it is
-//! interpreted, so damage surfaces as a `Corruption` error naming the file and the offset.
+//! keeps in memory (the index decoded: `index.rs`); data blocks are read on demand with
+//! positional reads, through the block cache when there is one. Every block's checksum is
+//! verified before any byte of it is interpreted, so damage surfaces as a `Corruption` error
+//! naming the file and the offset.
 //!
 //! Concurrency: an `SstReader` is immutable after `open` and `Send + Sync`; clones share one
 //! open file, and any number of threads may call `get` and `iter` at once (positional reads
