@@ -349,6 +349,30 @@ describe('the boundary', () => {
     await db.close();
   });
 
+  it('sends a large tick in parts that apply in the order the writes were issued', async () => {
+    const db = await Database.create(fresh());
+    const writes: Promise<unknown>[] = [];
+    // 6,000 writes in one tick: sent in parts while later ones are still being encoded.
+    for (let i = 0; i < 3000; i++) {
+      writes.push(db.put({ pk: 'same', v: i }));
+      if (i === 1500) writes.push(db.put({ pk: 7 } as never));
+      // Deletes a key put ~1,400 writes earlier, in an earlier part.
+      else if (i % 700 === 0 && i > 0) writes.push(db.delete({ pk: `k${i - 699}` }));
+      else writes.push(db.put({ pk: `k${i}`, v: i }));
+    }
+    const results = await Promise.allSettled(writes);
+    const rejected = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    expect(rejected).toEqual([3001]);
+    expect((results[3001] as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
+    expect(db.getSync({ pk: 'same' })).toEqual({ pk: 'same', v: 2999 });
+    for (let i = 1; i < 3000; i++) {
+      if (i === 1500 || i % 700 === 0) continue;
+      const deleted = (i + 699) % 700 === 0 && i + 699 < 3000;
+      expect(db.getSync({ pk: `k${i}` })).toEqual(deleted ? undefined : { pk: `k${i}`, v: i });
+    }
+    await db.close();
+  });
+
   it('keeps every write of a tick intact while the next ticks reuse its buffer', async () => {
     const db = await Database.create(fresh());
     const pending: Promise<unknown>[] = [];

@@ -1,12 +1,21 @@
 /**
  * `Session`: one open native handle and what JavaScript keeps around it: the writes queued in
- * the current event-loop tick (sent to the engine as one group: one call, one commit, one
- * fsync) and the calls still running, so that `close()` can refuse new work and settle old.
+ * the current event-loop tick (sent to the engine as one call at the end of the tick, so they
+ * share one commit and one fsync) and the calls still running, so that `close()` can refuse new
+ * work and settle old.
+ *
+ * A tick that queues many writes sends them every `SEND_EARLY_WRITES` writes instead of all at
+ * the end: the engine commits the first ones on a pool thread while this thread encodes the
+ * rest. The engine applies the calls in the order they were made (each takes its turn on this
+ * thread), so writes to one key in one tick still land in the order they were issued.
  */
 import { PackedWrites } from './codec';
 import { ClosedError, fromNative } from './errors';
 import { type NativeDb, native } from './native';
 import type { Durability } from './options';
+
+/** Writes queued in one tick past which they are sent without waiting for the tick's end. */
+const SEND_EARLY_WRITES = 512;
 
 /** The writes of one durability queued in this tick, and who waits for each. */
 interface Queued {
@@ -84,41 +93,48 @@ export class Session {
     }
     queued.writes.add(table, put, item);
     const waiters = queued.waiters;
-    if (!this.#flushScheduled) {
+    const done = new Promise<void>((resolve, reject) => {
+      waiters.push({ resolve, reject });
+    });
+    if (queued.writes.count >= SEND_EARLY_WRITES) {
+      this.#queued.delete(key);
+      this.#send(key, queued);
+    } else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(() => this.#flush());
     }
-    return new Promise<void>((resolve, reject) => {
-      waiters.push({ resolve, reject });
-    });
+    return done;
   }
 
   #flush(): void {
     this.#flushScheduled = false;
     const queued = this.#queued;
     this.#queued = new Map();
-    for (const [durability, { writes, waiters }] of queued) {
-      if (writes.count === 0) continue;
-      const data = writes.bytes();
-      const sent = this.run((db) =>
-        db.writeItems(writes.tables, data, false, durability === '' ? undefined : durability),
-      );
-      // `run` made the call before returning, and the call copied the writes: reuse the buffer.
-      writes.reset();
-      this.#spare = writes;
-      sent.then(
-        (errors) => {
-          waiters.forEach((w, i) => {
-            const e = errors[i];
-            if (e === null || e === undefined) w.resolve();
-            else w.reject(fromNative(new Error(e)));
-          });
-        },
-        (err: unknown) => {
-          for (const w of waiters) w.reject(err);
-        },
-      );
-    }
+    for (const [durability, q] of queued) this.#send(durability, q);
+  }
+
+  /** Sends queued writes to the engine and settles their waiters when it answers. */
+  #send(durability: string, { writes, waiters }: Queued): void {
+    if (writes.count === 0) return;
+    const data = writes.bytes();
+    const sent = this.run((db) =>
+      db.writeItems(writes.tables, data, false, durability === '' ? undefined : durability),
+    );
+    // `run` made the call before returning, and the call copied the writes: reuse the buffer.
+    writes.reset();
+    this.#spare = writes;
+    sent.then(
+      (errors) => {
+        waiters.forEach((w, i) => {
+          const e = errors[i];
+          if (e === null || e === undefined) w.resolve();
+          else w.reject(fromNative(new Error(e)));
+        });
+      },
+      (err: unknown) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
   }
 
   /**

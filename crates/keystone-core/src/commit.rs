@@ -38,10 +38,22 @@ impl<T> CommitQueue<T> {
     /// Commits `work` as part of a group. `group` receives the group's work in arrival order and
     /// returns one result per item, in the same order.
     pub fn commit(&self, work: T, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Result<u64> {
+        self.commit_then(work, || {}, group)
+    }
+
+    /// [`commit`](Self::commit), calling `queued` once `work` has its place in the queue: every
+    /// write queued after that point commits after it.
+    pub fn commit_then(
+        &self,
+        work: T,
+        queued: impl FnOnce(),
+        group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>,
+    ) -> Result<u64> {
         let mut st = self.state.lock();
         let ticket = st.next_ticket;
         st.next_ticket += 1;
         st.queued.push((ticket, work));
+        queued();
         loop {
             if let Some(result) = st.done.remove(&ticket) {
                 return result;

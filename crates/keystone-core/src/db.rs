@@ -28,6 +28,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::manifest::{Manifest, VersionEdit};
 use crate::memtable::Memtable;
 use crate::options::{Durability, Options};
+use crate::order::Turn;
 use crate::sst::BlockCache;
 use crate::stats::{CompactionCounters, Health, Stats};
 use crate::tables::TableCache;
@@ -246,6 +247,20 @@ impl Db {
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
         inner.commit.commit(Pending { batch, durability, checks: Vec::new() }, |group| inner.commit_group(group))
+    }
+
+    /// [`Db::write`] in `turn`: the batch enters the commit queue only after the writes of every
+    /// earlier turn of the same [`crate::WriteOrder`] (`order.rs`).
+    pub fn write_in_turn(&self, batch: WriteBatch, durability: Option<Durability>, turn: Turn) -> Result<u64> {
+        let inner = self.inner();
+        if batch.is_empty() {
+            return Ok(inner.visible_seq.load(Ordering::Acquire));
+        }
+        inner.wait_for_room()?;
+        let durability = durability.unwrap_or(inner.options.durability);
+        turn.wait();
+        let pending = Pending { batch, durability, checks: Vec::new() };
+        inner.commit.commit_then(pending, move || drop(turn), |group| inner.commit_group(group))
     }
 
     /// Commits `batch` only if every read in `checks` is still current; otherwise fails with

@@ -18,6 +18,7 @@ use crate::expr::{self, ExpressionAttributes};
 use crate::item::{decode_item, encode_item, Item, Value};
 use crate::number::Decimal;
 use crate::options::Durability;
+use crate::order::Turn;
 
 /// How often a read-modify-write retries after losing a race before it gives up.
 pub(crate) const MAX_RETRIES: usize = 10_000;
@@ -350,12 +351,14 @@ impl Db {
 
     /// Puts and deletes across tables. `atomic`: all are validated first and commit as one
     /// batch, or none does (BatchWriteItem). Otherwise each op is validated on its own and the
-    /// valid ones commit as one batch; the result holds each op's error, if any.
+    /// valid ones commit as one batch; the result holds each op's error, if any. With a `turn`,
+    /// the batch is applied after the writes of every earlier turn of its [`crate::WriteOrder`].
     pub fn write_items(
         &self,
         ops: Vec<WriteOp>,
         atomic: bool,
         durability: Option<Durability>,
+        turn: Option<Turn>,
     ) -> Result<Vec<Option<Error>>> {
         let mut batch = WriteBatch::new();
         let mut errors = Vec::with_capacity(ops.len());
@@ -399,7 +402,10 @@ impl Db {
                 Err(e) => errors.push(Some(e)),
             }
         }
-        self.write(batch, durability)?;
+        match turn {
+            Some(turn) => self.write_in_turn(batch, durability, turn)?,
+            None => self.write(batch, durability)?,
+        };
         Ok(errors)
     }
 

@@ -5,8 +5,11 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use keystone_core::{BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOp, WriteOutcome, WriteRequest};
+use keystone_core::{
+    BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOp, WriteOrder, WriteOutcome, WriteRequest,
+};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -22,6 +25,8 @@ use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
 #[napi]
 pub struct NativeDb {
     db: Mutex<Option<Db>>,
+    /// The order this handle's writes were issued in (each JavaScript thread has its own handle).
+    order: Arc<WriteOrder>,
 }
 
 impl NativeDb {
@@ -114,7 +119,7 @@ pub fn open_database(
         "openOrCreate" => |p, o| Db::open(p, o, true),
         other => return Err(crate::error::validation(format!("unknown open mode '{other}'"))),
     };
-    Ok(job(move || open(&path, options), |db| Ok(NativeDb { db: Mutex::new(Some(db)) })))
+    Ok(job(move || open(&path, options), |db| Ok(NativeDb { db: Mutex::new(Some(db)), order: WriteOrder::new() })))
 }
 
 #[napi]
@@ -133,9 +138,11 @@ impl NativeDb {
         let db = self.handle()?;
         let durability = durability_opt(durability)?;
         let ops: Vec<WriteOp> = params::unpack_writes(&tables, ops)?;
+        // Taken here, on the JavaScript thread, so writes apply in the order they were issued.
+        let turn = self.order.take_turn();
         Ok(job(
             move || {
-                let errors = db.write_items(ops, atomic, durability)?;
+                let errors = db.write_items(ops, atomic, durability, Some(turn))?;
                 Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
             },
             Ok,
