@@ -11,6 +11,7 @@
 //! do not move a shared file cursor).
 
 use std::path::{Path, PathBuf};
+#[cfg(test)]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub(super) struct ReaderInner {
     /// Where the data blocks end; a data block handle pointing past it is damage.
     data_end: u64,
     /// Data blocks fetched (from the cache or the file) since open.
+    #[cfg(test)]
     data_block_reads: AtomicU64,
 }
 
@@ -89,6 +91,7 @@ impl SstReader {
             filter,
             cache,
             data_end,
+            #[cfg(test)]
             data_block_reads: AtomicU64::new(0),
         };
         Ok(SstReader { inner: Arc::new(inner) })
@@ -152,6 +155,7 @@ impl ReaderInner {
     /// The data block at `handle`, verified and decompressed, from the cache if it is there;
     /// read from the file otherwise, and then added to the cache if `fill_cache`.
     pub(super) fn data_block(&self, handle: BlockHandle, fill_cache: bool) -> Result<Arc<Block>> {
+        #[cfg(test)]
         self.data_block_reads.fetch_add(1, Ordering::Relaxed);
         if let Some(block) = self.cache.as_ref().and_then(|c| c.get(self.info.file_number, handle.offset)) {
             return Ok(block);
