@@ -17,10 +17,20 @@ import type { Durability } from './options';
 /** Writes queued in one tick past which they are sent without waiting for the tick's end. */
 const SEND_EARLY_WRITES = 512;
 
-/** The writes of one durability queued in this tick, and who waits for each. */
+/** The writes of one durability queued in this tick, and how to settle each one's promise. */
 interface Queued {
   writes: PackedWrites;
-  waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+  resolves: (() => void)[];
+  rejects: ((err: unknown) => void)[];
+}
+
+// One executor for every write's promise, so that queueing a write creates no closure of its
+// own: it hands the promise's functions over through these two slots.
+let takenResolve: () => void = () => {};
+let takenReject: (err: unknown) => void = () => {};
+function takeSettlers(resolve: () => void, reject: (err: unknown) => void): void {
+  takenResolve = resolve;
+  takenReject = reject;
 }
 
 export class Session {
@@ -87,15 +97,14 @@ export class Session {
     const key = durability ?? '';
     let queued = this.#queued.get(key);
     if (queued === undefined) {
-      queued = { writes: this.#spare ?? new PackedWrites(), waiters: [] };
+      queued = { writes: this.#spare ?? new PackedWrites(), resolves: [], rejects: [] };
       this.#spare = undefined;
       this.#queued.set(key, queued);
     }
     queued.writes.add(table, put, item);
-    const waiters = queued.waiters;
-    const done = new Promise<void>((resolve, reject) => {
-      waiters.push({ resolve, reject });
-    });
+    const done = new Promise<void>(takeSettlers);
+    queued.resolves.push(takenResolve);
+    queued.rejects.push(takenReject);
     if (queued.writes.count >= SEND_EARLY_WRITES) {
       this.#queued.delete(key);
       this.#send(key, queued);
@@ -114,7 +123,7 @@ export class Session {
   }
 
   /** Sends queued writes to the engine and settles their waiters when it answers. */
-  #send(durability: string, { writes, waiters }: Queued): void {
+  #send(durability: string, { writes, resolves, rejects }: Queued): void {
     if (writes.count === 0) return;
     const data = writes.bytes();
     const sent = this.run((db) =>
@@ -125,14 +134,14 @@ export class Session {
     this.#spare = writes;
     sent.then(
       (errors) => {
-        waiters.forEach((w, i) => {
+        for (let i = 0; i < resolves.length; i++) {
           const e = errors[i];
-          if (e === null || e === undefined) w.resolve();
-          else w.reject(fromNative(new Error(e)));
-        });
+          if (e === null || e === undefined) resolves[i]?.();
+          else rejects[i]?.(fromNative(new Error(e)));
+        }
       },
       (err: unknown) => {
-        for (const w of waiters) w.reject(err);
+        for (const reject of rejects) reject(err);
       },
     );
   }
@@ -145,7 +154,7 @@ export class Session {
     const native = this.#native;
     if (native === undefined) return;
     this.#native = undefined;
-    for (const { waiters } of this.#queued.values()) for (const w of waiters) w.reject(new ClosedError());
+    for (const { rejects } of this.#queued.values()) for (const reject of rejects) reject(new ClosedError());
     this.#queued.clear();
     await Promise.allSettled([...this.#running]);
     native.close();

@@ -79,25 +79,30 @@ impl Inner {
     fn flush_one(&self, frozen: &Frozen) -> Result<()> {
         let mut added = Vec::new();
         let mut writer: Option<SstWriter> = None;
-        let mut last: Option<(u32, Vec<u8>)> = None;
-        for e in frozen.mem.entries() {
-            if last.as_ref().is_some_and(|(ks, k)| *ks == e.keyspace && *k == e.key) {
-                continue;
+        // The keyspace and key of the entry written last (the key's buffer is reused).
+        let mut last: Option<u32> = None;
+        let mut last_key: Vec<u8> = Vec::new();
+        frozen.mem.for_each(|keyspace, key, seq, value| -> Result<()> {
+            if last == Some(keyspace) && last_key == key {
+                return Ok(());
             }
-            if last.as_ref().is_none_or(|(ks, _)| *ks != e.keyspace) {
+            if last != Some(keyspace) {
                 if let Some(w) = writer.take() {
                     added.push(FileMeta::from_info(&w.finish()?, 0));
                 }
-                writer = Some(self.new_sst(e.keyspace, 0)?);
+                writer = Some(self.new_sst(keyspace, 0)?);
             }
             if let Some(w) = writer.as_mut() {
-                match &e.value {
-                    Some(v) => w.add(&e.key, e.seq, EntryKind::Put, v)?,
-                    None => w.add(&e.key, e.seq, EntryKind::Delete, &[])?,
+                match value {
+                    Some(v) => w.add(key, seq, EntryKind::Put, v)?,
+                    None => w.add(key, seq, EntryKind::Delete, &[])?,
                 }
             }
-            last = Some((e.keyspace, e.key));
-        }
+            last = Some(keyspace);
+            last_key.clear();
+            last_key.extend_from_slice(key);
+            Ok(())
+        })?;
         if let Some(w) = writer.take() {
             added.push(FileMeta::from_info(&w.finish()?, 0));
         }

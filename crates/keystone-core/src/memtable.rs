@@ -186,14 +186,15 @@ impl Memtable {
         self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// Every entry in order: keyspace, key ascending, newest version first. For flushing.
-    pub fn entries(&self) -> impl Iterator<Item = MemEntry> + '_ {
-        self.map.iter().map(|e| MemEntry {
-            keyspace: e.key().keyspace,
-            key: e.key().key.clone(),
-            seq: e.key().seq,
-            value: e.value().clone(),
-        })
+    /// Calls `f(keyspace, key, seq, value)` for every entry in order: keyspace, key ascending,
+    /// newest version first (`value` is `None` for a deletion), stopping at its first error.
+    /// For flushing: the entries are lent, not copied.
+    pub fn for_each<E>(&self, mut f: impl FnMut(Keyspace, &[u8], u64, Option<&[u8]>) -> Result<(), E>) -> Result<(), E> {
+        for e in self.map.iter() {
+            let k = e.key();
+            f(k.keyspace, &k.key, k.seq, e.value().as_deref())?;
+        }
+        Ok(())
     }
 
     /// Up to `max` entries of `keyspace` at or after `(start, seq)` in internal-key order
