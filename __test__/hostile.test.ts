@@ -1970,7 +1970,7 @@ describe('the binding: malformed packed writes are refused, never read past', ()
       tooLong.writeUInt32LE(0xffffffff, 5);
       attempts.push(badTable, badKind, tooLong);
       for (const bytes of attempts) {
-        expect(() => nd.writeItems(ops.tables, bytes, false, undefined)).toThrow(/packed writes are malformed/);
+        await expect(nd.writeItems(ops.tables, bytes, false, undefined)).rejects.toThrow(/packed writes are malformed/);
       }
       const key = encodeItem({ pk: 'packed' });
       expect(nd.getSync('default', key, Buffer.alloc(256))).toBe(-1);

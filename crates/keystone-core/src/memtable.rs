@@ -189,7 +189,10 @@ impl Memtable {
     /// Calls `f(keyspace, key, seq, value)` for every entry in order: keyspace, key ascending,
     /// newest version first (`value` is `None` for a deletion), stopping at its first error.
     /// For flushing: the entries are lent, not copied.
-    pub fn for_each<E>(&self, mut f: impl FnMut(Keyspace, &[u8], u64, Option<&[u8]>) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each<E>(
+        &self,
+        mut f: impl FnMut(Keyspace, &[u8], u64, Option<&[u8]>) -> Result<(), E>,
+    ) -> Result<(), E> {
         for e in self.map.iter() {
             let k = e.key();
             f(k.keyspace, &k.key, k.seq, e.value().as_deref())?;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use keystone_core::{
-    BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOp, WriteOrder, WriteOutcome, WriteRequest,
+    BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOrder, WriteOutcome, WriteRequest,
 };
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -137,11 +137,12 @@ impl NativeDb {
     ) -> napi::Result<ErrorsJob> {
         let db = self.handle()?;
         let durability = durability_opt(durability)?;
-        let ops: Vec<WriteOp> = params::unpack_writes(&tables, ops)?;
+        let packed = ops.to_vec();
         // Taken here, on the JavaScript thread, so writes apply in the order they were issued.
         let turn = self.order.take_turn();
         Ok(job(
             move || {
+                let ops = params::unpack_writes(&tables, &packed)?;
                 let errors = db.write_items(ops, atomic, durability, Some(turn))?;
                 Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
             },

@@ -36,10 +36,12 @@ pub struct NativeTableDescription {
 
 /// Unpacks the writes `PackedWrites` (src/codec.ts) packed: per write `table: u32 LE (index into
 /// tables) | kind: u8 (1 put, 0 delete) | length: u32 LE | item`. Damage is a validation error.
-pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> napi::Result<Vec<WriteOp>> {
-    let bad = |what: &str| validation(format!("packed writes are malformed: {what}"));
+/// Runs on the pool thread, so the JavaScript thread only copies the buffer.
+pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> keystone_core::Result<Vec<WriteOp>> {
+    let bad = |what: &str| keystone_core::Error::validation(format!("packed writes are malformed: {what}"));
     let u32_at = |b: &[u8], at: usize| b.get(at..at + 4).and_then(|s| s.try_into().ok()).map(u32::from_le_bytes);
-    let mut ops = Vec::new();
+    // Each write takes at least its 9-byte header and a few bytes of item.
+    let mut ops = Vec::with_capacity(packed.len() / 64);
     while !packed.is_empty() {
         let (Some(table), Some(&kind), Some(len)) = (u32_at(packed, 0), packed.get(4), u32_at(packed, 5)) else {
             return Err(bad("a write's header is cut short"));
