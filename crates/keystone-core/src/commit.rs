@@ -42,7 +42,8 @@ impl<T> CommitQueue<T> {
     }
 
     /// [`commit`](Self::commit), calling `queued` once `work` has its place in the queue: every
-    /// write queued after that point commits after it.
+    /// write queued after that point commits after it. `queued` runs under the queue's lock, so
+    /// it must only do brief work (`order.rs` passes the turn on there).
     pub fn commit_then(
         &self,
         work: T,

@@ -240,26 +240,23 @@ impl Db {
 
     /// Commits `batch` atomically. Returns the sequence number of its last entry.
     pub fn write(&self, batch: WriteBatch, durability: Option<Durability>) -> Result<u64> {
-        let inner = self.inner();
-        if batch.is_empty() {
-            return Ok(inner.visible_seq.load(Ordering::Acquire));
-        }
-        inner.wait_for_room()?;
-        let durability = durability.unwrap_or(inner.options.durability);
-        inner.commit.commit(Pending { batch, durability, checks: Vec::new() }, |group| inner.commit_group(group))
+        self.write_in_turn(batch, durability, None)
     }
 
-    /// [`Db::write`] in `turn`: the batch enters the commit queue only after the writes of every
-    /// earlier turn of the same [`crate::WriteOrder`] (`order.rs`).
-    pub fn write_in_turn(&self, batch: WriteBatch, durability: Option<Durability>, turn: Turn) -> Result<u64> {
+    /// [`Db::write`]; with a `turn`, the batch enters the commit queue only after the writes of
+    /// every earlier turn of the same [`crate::WriteOrder`] (`order.rs`).
+    pub fn write_in_turn(&self, batch: WriteBatch, durability: Option<Durability>, turn: Option<Turn>) -> Result<u64> {
         let inner = self.inner();
         if batch.is_empty() {
             return Ok(inner.visible_seq.load(Ordering::Acquire));
         }
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
-        turn.wait();
+        if let Some(t) = &turn {
+            t.wait();
+        }
         let pending = Pending { batch, durability, checks: Vec::new() };
+        // Dropping the turn once the batch is queued lets the next turn in.
         inner.commit.commit_then(pending, move || drop(turn), |group| inner.commit_group(group))
     }
 

@@ -402,10 +402,7 @@ impl Db {
                 Err(e) => errors.push(Some(e)),
             }
         }
-        match turn {
-            Some(turn) => self.write_in_turn(batch, durability, turn)?,
-            None => self.write(batch, durability)?,
-        };
+        self.write_in_turn(batch, durability, turn)?;
         Ok(errors)
     }
 
