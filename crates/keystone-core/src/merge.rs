@@ -1,6 +1,7 @@
 //! A k-way merge of sorted entry streams (memtables, SSTs) into one stream in internal-key
-//! order: user key ascending, then sequence number descending. Compaction and flush read
-//! through it; so will range scans.
+//! order: user key ascending, then sequence number descending. Compaction reads through it.
+//! Range reads merge their sources themselves (`range.rs`), lending entries instead of moving
+//! owned copies through a heap.
 //!
 //! Each source must already be in that order; a source that yields an error ends the merge
 //! with that error (the caller never sees entries from a damaged stream after the damage).

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::expr::{self, Comparator, ExpressionAttributes, SortKeyCondition};
 use crate::item::{decode_item, encode_item, Value};
 use crate::key::prefix_successor;
+use crate::range::RangeIter;
 use crate::varint::put_u64;
 
 /// DynamoDB's page size limit.
@@ -130,25 +131,17 @@ impl Db {
     }
 
     /// Evaluates items in key order until the limit or the page size is reached.
-    fn page(
-        def: &TableDef,
-        plan: &Plan,
-        r: &ReadRequest,
-        items: &mut dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
-    ) -> Result<Page> {
+    fn page(def: &TableDef, plan: &Plan, r: &ReadRequest, items: &mut dyn Pairs) -> Result<Page> {
         let mut page = Page::default();
         // Room for a limited page's items up front: growing the buffer item by item copies it
         // several times. Most items are over 128 bytes; a short estimate just grows once more.
         page.items.reserve(r.limit.unwrap_or(0).min(1024) * 128);
         let mut read_bytes = 0usize;
-        let mut last: Option<Vec<u8>> = None;
-        let mut more = false;
-        for entry in items {
-            let (_, bytes) = entry?;
+        while let Some((_, bytes)) = items.next_pair()? {
             page.scanned_count += 1;
             read_bytes += bytes.len();
             let needs_decode = plan.filter.is_some() || plan.projection.is_some();
-            let decoded = if needs_decode { Some(decode_item(&bytes)?) } else { None };
+            let decoded = if needs_decode { Some(decode_item(bytes)?) } else { None };
             let keep = match (&plan.filter, &decoded) {
                 (Some(f), Some(item)) => expr::eval_condition(f, item)?,
                 _ => true,
@@ -160,20 +153,18 @@ impl Db {
                         (Some(p), Some(item)) => Some(encode_item(&expr::project(item, p))),
                         _ => None,
                     };
-                    let out = projected.as_deref().unwrap_or(&bytes);
+                    let out = projected.as_deref().unwrap_or(bytes);
                     put_u64(&mut page.items, out.len() as u64);
                     page.items.extend_from_slice(out);
                 }
             }
-            last = Some(bytes);
             if r.limit.is_some_and(|l| page.scanned_count as usize >= l) || read_bytes >= PAGE_BYTES {
-                more = true;
+                let item = match decoded {
+                    Some(item) => item,
+                    None => decode_item(bytes)?,
+                };
+                page.last_evaluated_key = Some(encode_item(&def.key.key_of(&item)));
                 break;
-            }
-        }
-        if more {
-            if let Some(bytes) = last {
-                page.last_evaluated_key = Some(encode_item(&def.key.key_of(&decode_item(&bytes)?)));
             }
         }
         Ok(page)
@@ -244,12 +235,12 @@ impl Db {
                 };
             }
         }
-        let range = self.inner().range(def.keyspace, as_ref(&low), as_ref(&high))?;
+        let mut range = self.inner().range(def.keyspace, as_ref(&low), as_ref(&high))?;
         if q.forward {
-            Self::page(&def, &plan, &q.read, &mut range.into_iter())
+            Self::page(&def, &plan, &q.read, &mut range)
         } else {
             let all: Vec<_> = range.collect::<Result<_>>()?;
-            Self::page(&def, &plan, &q.read, &mut all.into_iter().rev().map(Ok))
+            Self::page(&def, &plan, &q.read, &mut Reversed { pairs: all, current: None })
         }
     }
 
@@ -285,6 +276,30 @@ impl Db {
         }
         let mut range = self.inner().range(def.keyspace, as_ref(&low), as_ref(&high))?;
         Self::page(&def, &plan, &s.read, &mut range)
+    }
+}
+
+/// Pairs in the order a page evaluates them, each lent until the next call.
+trait Pairs {
+    fn next_pair(&mut self) -> Result<Option<(&[u8], &[u8])>>;
+}
+
+impl Pairs for RangeIter {
+    fn next_pair(&mut self) -> Result<Option<(&[u8], &[u8])>> {
+        RangeIter::next_pair(self)
+    }
+}
+
+/// A range read whole and handed out last first (a descending Query).
+struct Reversed {
+    pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    current: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Pairs for Reversed {
+    fn next_pair(&mut self) -> Result<Option<(&[u8], &[u8])>> {
+        self.current = self.pairs.pop();
+        Ok(self.current.as_ref().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
 }
 

@@ -15,8 +15,7 @@ use crate::batch::Keyspace;
 use crate::db::Inner;
 use crate::error::Result;
 use crate::memtable::Memtable;
-use crate::merge::{Entry, MergeIter, Source};
-use crate::sst::EntryKind;
+use crate::sst::{EntryKind, SstIter};
 use crate::version::{Version, NUM_LEVELS};
 
 /// Memtable entries read a chunk at a time (see `Memtable::chunk`), up to the range's end. Chunks
@@ -28,25 +27,19 @@ struct MemSource {
     next: Option<(Vec<u8>, u64)>,
     end: Bound<Vec<u8>>,
     chunk_len: usize,
-    buffer: std::vec::IntoIter<crate::memtable::MemEntry>,
+    buffer: Vec<crate::memtable::MemEntry>,
+    /// The entry of `buffer` the cursor stands on.
+    at: usize,
 }
 
 const FIRST_MEM_CHUNK: usize = 16;
 const MAX_MEM_CHUNK: usize = 256;
 
-impl Iterator for MemSource {
-    type Item = Result<Entry>;
-
-    fn next(&mut self) -> Option<Result<Entry>> {
-        loop {
-            if let Some(e) = self.buffer.next() {
-                let (kind, value) = match e.value {
-                    Some(v) => (EntryKind::Put, v),
-                    None => (EntryKind::Delete, Vec::new()),
-                };
-                return Some(Ok((e.key, e.seq, kind, value)));
-            }
-            let (key, seq) = self.next.take()?;
+impl MemSource {
+    /// Makes the cursor stand on an entry, reading the next chunk if needed; false at the end.
+    fn fill(&mut self) -> bool {
+        while self.at >= self.buffer.len() {
+            let Some((key, seq)) = self.next.take() else { return false };
             let end = self.end.as_ref().map(Vec::as_slice);
             let asked = self.chunk_len;
             let chunk = self.mem.chunk(self.keyspace, &key, seq, end, asked);
@@ -58,8 +51,18 @@ impl Iterator for MemSource {
                 }
                 _ => None,
             };
-            self.buffer = chunk.into_iter();
+            self.buffer = chunk;
+            self.at = 0;
         }
+        true
+    }
+
+    fn entry(&self) -> Option<(&[u8], u64, EntryKind, &[u8])> {
+        let e = self.buffer.get(self.at)?;
+        Some(match &e.value {
+            Some(v) => (e.key.as_slice(), e.seq, EntryKind::Put, v.as_slice()),
+            None => (e.key.as_slice(), e.seq, EntryKind::Delete, &[]),
+        })
     }
 }
 
@@ -70,24 +73,151 @@ fn successor(key: &[u8]) -> Vec<u8> {
     k
 }
 
-/// Live (key, value) pairs in key order.
+/// One sorted source of a range read: a memtable or an SST, read as a cursor that lends the
+/// entry it stands on.
+enum Cursor {
+    Mem(MemSource),
+    Sst(SstIter),
+}
+
+impl Cursor {
+    fn fill(&mut self) -> Result<bool> {
+        match self {
+            Cursor::Mem(m) => Ok(m.fill()),
+            Cursor::Sst(s) => s.fill(),
+        }
+    }
+
+    /// Key, seq, kind and value of the entry the cursor stands on (after a `fill` that returned
+    /// true).
+    fn entry(&self) -> Option<(&[u8], u64, EntryKind, &[u8])> {
+        match self {
+            Cursor::Mem(m) => m.entry(),
+            Cursor::Sst(s) => s.entry(),
+        }
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        match self {
+            Cursor::Mem(m) => {
+                m.at += 1;
+                Ok(())
+            }
+            Cursor::Sst(s) => s.advance(),
+        }
+    }
+}
+
+/// Live (key, value) pairs in key order. Read with [`RangeIter::next_pair`], which lends each
+/// pair without copying it, or as an `Iterator` of owned pairs.
+///
+/// The sources are merged by picking, at each step, the cursor whose entry is smallest in
+/// internal-key order (key ascending, then seq descending; equal entries: the lower source,
+/// which is the newer memtable). A range has a handful of sources (the memtables, the L0 files,
+/// one file per deeper level), so a scan of them costs less than keeping a heap.
 pub struct RangeIter {
-    merged: MergeIter<'static>,
+    cursors: Vec<Cursor>,
+    /// Indices of the cursors that stand on an entry.
+    live: Vec<usize>,
+    started: bool,
+    /// The cursor whose entry was lent last: stepped past at the next call.
+    lent: Option<usize>,
     snapshot: u64,
     end: Bound<Vec<u8>>,
-    last_key: Option<Vec<u8>>,
+    /// The key of the last version handled, so older versions of it are skipped.
+    last_key: Vec<u8>,
+    has_last_key: bool,
     done: bool,
     /// Keeps the files of the version this iterator reads from being deleted.
     _version: Arc<Version>,
 }
 
 impl RangeIter {
-    fn past_end(&self, key: &[u8]) -> bool {
-        match &self.end {
+    fn past_end(end: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+        match end {
             Bound::Included(e) => key > e.as_slice(),
             Bound::Excluded(e) => key >= e.as_slice(),
             Bound::Unbounded => false,
         }
+    }
+
+    /// The next live pair, lent until the next call; none once the range is done. After an
+    /// error the range is done.
+    pub fn next_pair(&mut self) -> Result<Option<(&[u8], &[u8])>> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.next_live() {
+            Ok(Some(i)) => Ok(self.cursors.get(i).and_then(Cursor::entry).map(|(k, _, _, v)| (k, v))),
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Moves to the next live version and returns the cursor that stands on it.
+    fn next_live(&mut self) -> Result<Option<usize>> {
+        if !self.started {
+            self.started = true;
+            for (i, c) in self.cursors.iter_mut().enumerate() {
+                if c.fill()? {
+                    self.live.push(i);
+                }
+            }
+        }
+        if let Some(i) = self.lent.take() {
+            self.step(i)?;
+        }
+        loop {
+            let Some(i) = self.smallest() else { return Ok(None) };
+            let Some((key, seq, kind, _)) = self.cursors.get(i).and_then(Cursor::entry) else { return Ok(None) };
+            if Self::past_end(&self.end, key) {
+                return Ok(None);
+            }
+            let older = self.has_last_key && self.last_key.as_slice() == key;
+            if seq <= self.snapshot && !older {
+                self.last_key.clear();
+                self.last_key.extend_from_slice(key);
+                self.has_last_key = true;
+                if kind == EntryKind::Put {
+                    self.lent = Some(i);
+                    return Ok(Some(i));
+                }
+            }
+            self.step(i)?;
+        }
+    }
+
+    /// Steps cursor `i` past its entry, dropping it from `live` at its end.
+    fn step(&mut self, i: usize) -> Result<()> {
+        let Some(c) = self.cursors.get_mut(i) else { return Ok(()) };
+        c.advance()?;
+        if !c.fill()? {
+            self.live.retain(|&j| j != i);
+        }
+        Ok(())
+    }
+
+    /// The live cursor whose entry comes first.
+    fn smallest(&self) -> Option<usize> {
+        let mut best: Option<(usize, &[u8], u64)> = None;
+        for &i in &self.live {
+            let Some((key, seq, _, _)) = self.cursors.get(i).and_then(Cursor::entry) else { continue };
+            let better = match best {
+                None => true,
+                // `live` is in source order, so on a tie the earlier source stays first.
+                Some((_, k, s)) => key < k || (key == k && seq > s),
+            };
+            if better {
+                best = Some((i, key, seq));
+            }
+        }
+        best.map(|(i, _, _)| i)
     }
 }
 
@@ -95,28 +225,11 @@ impl Iterator for RangeIter {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            let (key, seq, kind, value) = match self.merged.next() {
-                None => break,
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-                Some(Ok(e)) => e,
-            };
-            if self.past_end(&key) {
-                break;
-            }
-            if seq > self.snapshot || self.last_key.as_deref() == Some(key.as_slice()) {
-                continue;
-            }
-            self.last_key = Some(key.clone());
-            if kind == EntryKind::Put {
-                return Some(Ok((key, value)));
-            }
+        match self.next_pair() {
+            Ok(Some((k, v))) => Some(Ok((k.to_vec(), v.to_vec()))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
         }
-        self.done = true;
-        None
     }
 }
 
@@ -130,17 +243,18 @@ impl Inner {
             Bound::Excluded(k) => (k.to_vec(), true),
             Bound::Unbounded => (Vec::new(), false),
         };
-        let mut sources: Vec<Source<'static>> = Vec::new();
+        let mut cursors = Vec::new();
         {
             let m = self.mem.read();
             for mem in std::iter::once(&m.active).chain(m.immutable.iter().rev().map(|f| &f.mem)) {
-                sources.push(Box::new(MemSource {
+                cursors.push(Cursor::Mem(MemSource {
                     mem: Arc::clone(mem),
                     keyspace,
                     next: Some((from.clone(), u64::MAX)),
                     end: end.map(<[u8]>::to_vec),
                     chunk_len: FIRST_MEM_CHUNK,
-                    buffer: Vec::new().into_iter(),
+                    buffer: Vec::new(),
+                    at: 0,
                 }));
             }
         }
@@ -157,24 +271,23 @@ impl Inner {
                 }
                 let mut it = self.tables.get(f.file_number)?.iter();
                 it.seek(&from)?;
-                sources.push(Box::new(it));
+                cursors.push(Cursor::Sst(it));
             }
         }
-        let mut merged = MergeIter::new(sources);
-        let mut iter = RangeIter {
-            merged: MergeIter::new(Vec::new()),
+        let live = Vec::with_capacity(cursors.len());
+        Ok(RangeIter {
+            cursors,
+            live,
+            started: false,
+            lent: None,
             snapshot,
             end: end.map(<[u8]>::to_vec),
-            last_key: None,
+            // Marking the start key as seen skips all of its versions.
+            has_last_key: skip_from,
+            last_key: if skip_from { from } else { Vec::new() },
             done: false,
             _version: version,
-        };
-        if skip_from {
-            // Mark the start key as seen, so none of its versions is returned.
-            iter.last_key = Some(from);
-        }
-        std::mem::swap(&mut iter.merged, &mut merged);
-        Ok(iter)
+        })
     }
 }
 

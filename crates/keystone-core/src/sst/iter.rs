@@ -4,6 +4,9 @@
 //! cache). Entries come in file order: user key ascending, then seq descending, so every
 //! version of a key is yielded, newest first. The first error ends the iteration: after an
 //! `Err`, `next` returns `None`.
+//!
+//! Two ways to read it: as an `Iterator` of owned entries (compaction), or as a cursor that
+//! lends the entry it stands on (`fill`, `entry`, `advance`; range reads), which copies nothing.
 
 use std::sync::Arc;
 
@@ -71,28 +74,41 @@ impl SstIter {
         Ok(Some((BlockIter::new(self.reader.data_block(handle, self.fill_cache)?), handle.offset)))
     }
 
-    fn step(&mut self) -> Result<Option<SstEntry>> {
-        if let Some(e) = self.pending.take() {
-            return Err(e);
+    /// Makes the cursor stand on an entry, reading the next blocks if the current one is used
+    /// up. False at the end of the file.
+    pub fn fill(&mut self) -> Result<bool> {
+        if self.state == State::Unpositioned {
+            self.position(None)?;
+        }
+        if self.state == State::Done {
+            return Ok(false);
         }
         loop {
-            let Some((data, offset)) = &mut self.data else {
-                return Ok(None);
-            };
+            let Some((data, _)) = &self.data else { return Ok(false) };
             if data.valid() {
-                let entry = (data.key().to_vec(), data.seq(), data.kind(), data.value().to_vec());
-                let offset = *offset;
-                if let Err(e) = data.advance() {
-                    self.pending = Some(self.reader.corrupt(offset, e));
-                }
-                return Ok(Some(entry));
+                return Ok(true);
             }
             self.data = None;
             self.block += 1;
-            let Some((mut data, offset)) = self.load_current_block()? else { return Ok(None) };
+            let Some((mut data, offset)) = self.load_current_block()? else { return Ok(false) };
             data.seek_to_first().map_err(|e| self.reader.corrupt(offset, e))?;
             self.data = Some((data, offset));
         }
+    }
+
+    /// The entry the cursor stands on (after a `fill` that returned true): key, seq, kind, value.
+    pub fn entry(&self) -> Option<(&[u8], u64, EntryKind, &[u8])> {
+        let (data, _) = self.data.as_ref().filter(|(d, _)| d.valid())?;
+        Some((data.key(), data.seq(), data.kind(), data.value()))
+    }
+
+    /// Steps past the entry the cursor stands on.
+    pub fn advance(&mut self) -> Result<()> {
+        if let Some((data, offset)) = &mut self.data {
+            let offset = *offset;
+            data.advance().map_err(|e| self.reader.corrupt(offset, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -100,26 +116,29 @@ impl Iterator for SstIter {
     type Item = Result<SstEntry>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.state == State::Unpositioned {
-            if let Err(e) = self.position(None) {
-                self.state = State::Done;
-                return Some(Err(e));
-            }
-        }
         if self.state == State::Done {
             return None;
         }
-        match self.step() {
-            Ok(Some(entry)) => Some(Ok(entry)),
-            Ok(None) => {
-                self.state = State::Done;
-                None
-            }
+        let filled = match self.pending.take() {
+            Some(e) => Err(e),
+            None => self.fill(),
+        };
+        let entry = match filled {
+            Ok(true) => self.entry().map(|(k, seq, kind, v)| (k.to_vec(), seq, kind, v.to_vec())),
+            Ok(false) => None,
             Err(e) => {
                 self.state = State::Done;
-                Some(Err(e))
+                return Some(Err(e));
             }
+        };
+        let Some(entry) = entry else {
+            self.state = State::Done;
+            return None;
+        };
+        if let Err(e) = self.advance() {
+            self.pending = Some(e);
         }
+        Some(Ok(entry))
     }
 }
 
@@ -159,6 +178,26 @@ mod tests {
         assert_eq!(it.next().unwrap().unwrap(), all[0]);
         it.seek(b"zzz").unwrap();
         assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn the_cursor_lends_every_entry_in_file_order_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let all = entries(80);
+        let (path, _) = write(dir.path(), &all, opts(1, Compression::Lz4));
+        let r = SstReader::open(&crate::vfs::RealFs, &path, None).unwrap();
+        let mut it = r.iter();
+        let mut got = Vec::new();
+        while it.fill().unwrap() {
+            let (k, seq, kind, v) = it.entry().unwrap();
+            got.push((k.to_vec(), seq, kind, v.to_vec()));
+            it.advance().unwrap();
+        }
+        assert_eq!(got, all);
+        assert!(it.entry().is_none(), "nothing is lent past the end");
+        it.seek(b"key/00040").unwrap();
+        assert!(it.fill().unwrap());
+        assert_eq!(it.entry().map(|(k, seq, ..)| (k.to_vec(), seq)), Some((all[120].0.clone(), all[120].1)));
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub use cache::BlockCache;
 pub use format::Compression;
 #[cfg(test)]
 pub use iter::SstEntry;
+pub use iter::SstIter;
 pub use properties::SstInfo;
 pub use reader::{Found, SstReader};
 pub use writer::{SstWriteOptions, SstWriter};
