@@ -2,7 +2,8 @@
 //! nulls), and for those PutItem's checks and the engine key can be had by walking the encoded
 //! bytes once, without building an `Item` (its names and values are a dozen allocations).
 //!
-//! GetItem's and DeleteItem's key objects take the same way ([`flat_key`]).
+//! GetItem's and DeleteItem's key objects take the same way ([`flat_key`]), and so does the
+//! last evaluated key of a Query or Scan page ([`flat_key_item`]).
 //!
 //! [`flat_put_key`] either accepts an item exactly as the general path would (same checks, same
 //! key, stored bytes unchanged) or returns `None` and leaves it to the general path
@@ -17,7 +18,7 @@ use crate::item_size::{decimal_size, MAX_ATTRIBUTE_NAME_BYTES, MAX_ITEM_BYTES};
 use crate::items::{looks_canonical, short_canonical};
 use crate::key::KeyValue;
 use crate::number::Decimal;
-use crate::varint::Reader;
+use crate::varint::{put_u64, Reader};
 
 /// More attributes than this go the general way (the repeated-name check here is quadratic).
 const MAX_FLAT_ATTRIBUTES: usize = 32;
@@ -45,6 +46,28 @@ pub(crate) fn flat_key(def: &TableDef, data: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     key_of(def, &attrs)
+}
+
+/// The key object of a flat item, encoded as `encode_item(&def.key.key_of(item))` encodes it
+/// (partition attribute, then sort attribute), or `None` for that general path. A Query or Scan
+/// page's last evaluated key is made this way, without decoding the whole item.
+pub(crate) fn flat_key_item(def: &TableDef, data: &[u8]) -> Option<Vec<u8>> {
+    let attrs = flat_attributes(data)?;
+    let names = std::iter::once(&def.key.partition.name).chain(def.key.sort.as_ref().map(|s| &s.name));
+    let mut out = vec![ITEM_FORMAT_VERSION];
+    put_u64(&mut out, 1 + u64::from(def.key.sort.is_some()));
+    for name in names {
+        let a = attrs.iter().find(|a| a.name == name.as_bytes())?;
+        if !matches!(a.tag, T_S | T_N | T_B) {
+            return None;
+        }
+        put_u64(&mut out, a.name.len() as u64);
+        out.extend_from_slice(a.name);
+        out.push(a.tag);
+        put_u64(&mut out, a.body.len() as u64);
+        out.extend_from_slice(a.body);
+    }
+    Some(out)
 }
 
 /// The top-level attributes of a flat, valid, canonical item within the size limit.
@@ -167,7 +190,7 @@ mod tests {
             x ^= x << 17;
             (x % n) as usize
         };
-        let (mut fast, mut fast_keys, mut checked) = (0, 0, 0);
+        let (mut fast, mut fast_keys, mut fast_key_items, mut checked) = (0, 0, 0, 0);
         for round in 0..20_000 {
             let def = table([None, Some(KeyType::N), Some(KeyType::S), Some(KeyType::B)][round % 4]);
             let mut item = Vec::new();
@@ -211,9 +234,16 @@ mod tests {
                 fast_keys += 1;
                 assert_eq!(want_key, Some(key), "key object {item:?}");
             }
+            // A stored item's key object, as a page's last evaluated key.
+            if let Some(key_item) = flat_key_item(&def, &data) {
+                fast_key_items += 1;
+                let want = crate::item::decode_item(&data).map(|i| encode_item(&def.key.key_of(&i)));
+                assert_eq!(want.ok(), Some(key_item), "key item of {item:?}");
+            }
         }
         assert!(fast > checked / 20, "the fast path took only {fast} of {checked} items");
         assert!(fast_keys > checked / 50, "the key fast path took only {fast_keys} of {checked} objects");
+        assert!(fast_key_items > checked / 20, "the key item path took only {fast_key_items} of {checked} items");
     }
 
     #[test]

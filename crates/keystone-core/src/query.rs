@@ -159,11 +159,11 @@ impl Db {
                 }
             }
             if r.limit.is_some_and(|l| page.scanned_count as usize >= l) || read_bytes >= PAGE_BYTES {
-                let item = match decoded {
-                    Some(item) => item,
-                    None => decode_item(bytes)?,
-                };
-                page.last_evaluated_key = Some(encode_item(&def.key.key_of(&item)));
+                page.last_evaluated_key = Some(match (crate::fast_put::flat_key_item(def, bytes), decoded) {
+                    (Some(key), _) => key,
+                    (None, Some(item)) => encode_item(&def.key.key_of(&item)),
+                    (None, None) => encode_item(&def.key.key_of(&decode_item(bytes)?)),
+                });
                 break;
             }
         }
