@@ -40,7 +40,7 @@ pub struct NativeTableDescription {
 pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> keystone_core::Result<Vec<WriteOp>> {
     let bad = |what: &str| keystone_core::Error::validation(format!("packed writes are malformed: {what}"));
     let u32_at = |b: &[u8], at: usize| b.get(at..at + 4).and_then(|s| s.try_into().ok()).map(u32::from_le_bytes);
-    // Each write takes at least its 9-byte header and a few bytes of item.
+    // A typical write (9-byte header and item) takes 64 bytes or more; smaller ones grow it.
     let mut ops = Vec::with_capacity(packed.len() / 64);
     while !packed.is_empty() {
         let (Some(table), Some(&kind), Some(len)) = (u32_at(packed, 0), packed.get(4), u32_at(packed, 5)) else {
