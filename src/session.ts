@@ -20,15 +20,18 @@ const SEND_EARLY_WRITES = 512;
 /** The writes of one durability queued in this tick, and how to settle each one's promise. */
 interface Queued {
   writes: PackedWrites;
-  resolves: (() => void)[];
+  resolves: ((result: Written) => void)[];
   rejects: ((err: unknown) => void)[];
 }
 
+/** What a queued write's promise resolves to: a fresh empty result (no attributes). */
+export type Written = Record<string, never>;
+
 // One executor for every write's promise, so that queueing a write creates no closure of its
 // own: it hands the promise's functions over through these two slots.
-let takenResolve: () => void = () => {};
+let takenResolve: (result: Written) => void = () => {};
 let takenReject: (err: unknown) => void = () => {};
-function takeSettlers(resolve: () => void, reject: (err: unknown) => void): void {
+function takeSettlers(resolve: (result: Written) => void, reject: (err: unknown) => void): void {
   takenResolve = resolve;
   takenReject = reject;
 }
@@ -90,9 +93,11 @@ export class Session {
 
   /**
    * Queues a plain put of `item` (or delete of the key object `item`), encoded now: bad input
-   * throws here and queues nothing. Every write queued in this tick commits as one group.
+   * throws here and queues nothing. Every write queued in this tick commits as one group. The
+   * promise resolves to `{}`: callers return it as is, with no async frame or promise of their
+   * own around it (a load holds thousands of these at once).
    */
-  queueWrite(table: string, put: boolean, item: unknown, durability: Durability | undefined): Promise<void> {
+  queueWrite(table: string, put: boolean, item: unknown, durability: Durability | undefined): Promise<Written> {
     this.handle();
     const key = durability ?? '';
     let queued = this.#queued.get(key);
@@ -102,7 +107,7 @@ export class Session {
       this.#queued.set(key, queued);
     }
     queued.writes.add(table, put, item);
-    const done = new Promise<void>(takeSettlers);
+    const done = new Promise<Written>(takeSettlers);
     queued.resolves.push(takenResolve);
     queued.rejects.push(takenReject);
     if (queued.writes.count >= SEND_EARLY_WRITES) {
@@ -136,7 +141,7 @@ export class Session {
       (errors) => {
         for (let i = 0; i < resolves.length; i++) {
           const e = errors[i];
-          if (e === null || e === undefined) resolves[i]?.();
+          if (e === null || e === undefined) resolves[i]?.({});
           else rejects[i]?.(fromNative(new Error(e)));
         }
       },

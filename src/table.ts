@@ -162,14 +162,35 @@ export class Table<K extends AnyKey = AnyKey> {
    * Stores `item`, replacing any item with the same key; with `conditionExpression`, only if it
    * holds (else `ConditionalCheckFailedError`). Plain puts issued in one tick commit together.
    */
-  async put(item: Item & K, options?: PutOptions): Promise<WriteResult> {
-    checkWrite(options, 'put');
-    if (!needsNative(options)) {
-      await this.#session.queueWrite(this.name, true, item, options?.durability);
-      return {};
+  put(item: Item & K, options?: PutOptions): Promise<WriteResult> {
+    return this.#write(true, item, options);
+  }
+
+  /**
+   * A put or delete. Not async: a plain one returns the queued write's own promise (see
+   * `queueWrite`), and errors still come back as a rejected promise, never thrown.
+   */
+  #write(put: boolean, item: unknown, options: PutOptions | DeleteOptions | undefined): Promise<WriteResult> {
+    try {
+      checkWrite(options, put ? 'put' : 'delete');
+      if (!needsNative(options)) return this.#session.queueWrite(this.name, put, item, options?.durability);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return this.#writeNative(put, item, options);
+  }
+
+  /** A put or delete with a condition or return values: its own engine call. */
+  async #writeNative(
+    put: boolean,
+    item: unknown,
+    options: PutOptions | DeleteOptions | undefined,
+  ): Promise<WriteResult> {
     const data = encodeItem(item);
-    const out = await this.#session.run((db) => db.put(this.name, data, writeParams(options ?? {})));
+    const params = writeParams(options ?? {});
+    const out = await this.#session.run((db) =>
+      put ? db.put(this.name, data, params) : db.delete(this.name, data, params),
+    );
     return outcome(out, options?.wrapNumbers);
   }
 
@@ -200,15 +221,8 @@ export class Table<K extends AnyKey = AnyKey> {
   }
 
   /** Deletes the item with `key` (a missing item is not an error); optionally only if a condition holds. */
-  async delete(key: K, options?: DeleteOptions): Promise<WriteResult> {
-    checkWrite(options, 'delete');
-    if (!needsNative(options)) {
-      await this.#session.queueWrite(this.name, false, key, options?.durability);
-      return {};
-    }
-    const data = encodeItem(key);
-    const out = await this.#session.run((db) => db.delete(this.name, data, writeParams(options ?? {})));
-    return outcome(out, options?.wrapNumbers);
+  delete(key: K, options?: DeleteOptions): Promise<WriteResult> {
+    return this.#write(false, key, options);
   }
 
   /** Applies an update expression to the item with `key` (creating it if missing), atomically. */

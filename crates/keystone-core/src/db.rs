@@ -250,6 +250,7 @@ impl Db {
         if batch.is_empty() {
             return Ok(inner.visible_seq.load(Ordering::Acquire));
         }
+        wal::check_fits(&batch)?;
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
         if let Some(t) = &turn {
@@ -269,6 +270,7 @@ impl Db {
         durability: Option<Durability>,
     ) -> Result<u64> {
         let inner = self.inner();
+        wal::check_fits(&batch)?;
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
         inner.commit.commit(Pending { batch, durability, checks }, |group| inner.commit_group(group))
@@ -464,7 +466,7 @@ impl Inner {
         let first_seq = self.next_seq.load(Ordering::Relaxed);
         let mut seq = first_seq;
         let bound = group.iter().map(|p| wal::RECORD_HEADER_LEN + p.batch.encoded_len_bound()).sum();
-        let mut records = Vec::with_capacity(bound);
+        let mut records = wal.take_buffer(bound);
         let mut results: Vec<Result<u64>> = Vec::with_capacity(group.len());
         let mut written: HashSet<(Keyspace, Vec<u8>)> = HashSet::new();
         let mut must_sync = false;
@@ -495,6 +497,7 @@ impl Inner {
             return results;
         }
         let written = wal.append(&records).and_then(|()| if must_sync { wal.sync() } else { Ok(()) });
+        wal.keep_buffer(records);
         if must_sync && written.is_ok() {
             self.wal_syncs.fetch_add(1, Ordering::Relaxed);
         }
@@ -677,6 +680,30 @@ mod tests {
             assert_eq!(db.get(KS, b"k99").unwrap(), Some(b"v99".to_vec()));
             assert_eq!(db.get(KS, b"k7").unwrap(), None);
         }
+    }
+
+    #[test]
+    fn a_batch_too_large_for_one_wal_record_is_refused_and_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let db = Db::create(&path, opts(Durability::Sync)).unwrap();
+        db.put(KS, b"before".to_vec(), b"1".to_vec(), None).unwrap();
+        // Zeroed memory the write never touches: the size check comes first.
+        let huge = || {
+            let mut batch = WriteBatch::new();
+            batch.put(KS, b"huge".to_vec(), vec![0u8; (1 << 30) + 1]);
+            batch
+        };
+        let refused = db.write(huge(), None).err().map(|e| e.code());
+        assert_eq!(refused, Some(ErrorCode::Validation));
+        let refused = db.write_checked(huge(), Vec::new(), None).err().map(|e| e.code());
+        assert_eq!(refused, Some(ErrorCode::Validation));
+        db.put(KS, b"after".to_vec(), b"2".to_vec(), None).unwrap();
+        drop(db);
+        let db = Db::open(&path, opts(Durability::Sync), false).unwrap();
+        assert_eq!(db.get(KS, b"before").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(db.get(KS, b"after").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(db.get(KS, b"huge").unwrap(), None);
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub(crate) fn holds(cond: Option<&expr::Condition>, old: Option<&Item>) -> Resul
 
 /// A put or a delete of a batch.
 pub struct WriteOp {
-    pub table: String,
+    /// Shared by every write to the table (one allocation per batch, not per write).
+    pub table: Arc<str>,
     /// An encoded item (put) or key (delete).
     pub data: Vec<u8>,
     pub put: bool,
@@ -363,14 +364,14 @@ impl Db {
         let mut batch = WriteBatch::new();
         let mut errors = Vec::with_capacity(ops.len());
         let mut seen = HashSet::new();
-        let mut defs: HashMap<String, Arc<TableDef>> = HashMap::new();
+        let mut defs: HashMap<Arc<str>, Arc<TableDef>> = HashMap::new();
         for (i, op) in ops.into_iter().enumerate() {
             let entry = (|| -> Result<(u32, Vec<u8>, Option<Vec<u8>>)> {
                 let def = match defs.get(&op.table) {
                     Some(d) => Arc::clone(d),
                     None => {
                         let d = self.table_def(&op.table)?;
-                        defs.insert(op.table.clone(), Arc::clone(&d));
+                        defs.insert(Arc::clone(&op.table), Arc::clone(&d));
                         d
                     }
                 };

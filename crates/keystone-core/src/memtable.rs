@@ -4,38 +4,146 @@
 //! number of readers read concurrently without locks (a lock-free skiplist). A reader passes the
 //! snapshot sequence number it reads at; entries newer than that are invisible to it, so a
 //! reader never sees a batch that is only half inserted.
+//!
+//! Memory: the keys and values of one insert (a committed batch) are copied into one buffer
+//! that its entries share; a skiplist entry holds the buffer and offsets into it. An entry then
+//! costs one allocation (its node) instead of three (node, key, value). A buffer of
+//! [`MAPPED_BYTES`] or more is an anonymous memory map, not a heap allocation: it goes back to
+//! the system when the memtable is dropped after its flush, instead of staying in whichever
+//! allocator arena the committing thread used (the pool threads each have one, and a flush
+//! frees on yet another thread).
 
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crossbeam_skiplist::SkipMap;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::batch::{Keyspace, OpKind, WriteBatch};
+use crate::batch::{Entry, Keyspace, OpKind, WriteBatch};
+
+/// An insert whose keys and values take this many bytes or more gets a memory-mapped buffer.
+const MAPPED_BYTES: usize = 64 << 10;
+
+/// The keys and values of one insert.
+#[derive(Debug)]
+enum Buffer {
+    Heap(Vec<u8>),
+    Mapped(memmap2::MmapMut),
+}
+
+impl Buffer {
+    /// A buffer of exactly `len` bytes: mapped when that is large (and the system maps it).
+    fn with_len(len: usize) -> Buffer {
+        if len >= MAPPED_BYTES {
+            if let Ok(map) = memmap2::MmapMut::map_anon(len) {
+                #[cfg(test)]
+                crate::test_alloc::charge_mapped(isize::try_from(len.div_ceil(4096) * 4096).unwrap_or(0));
+                return Buffer::Mapped(map);
+            }
+        }
+        Buffer::Heap(vec![0; len])
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Buffer::Heap(v) => v,
+            Buffer::Mapped(m) => m,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Buffer::Heap(v) => v,
+            Buffer::Mapped(m) => m,
+        }
+    }
+
+    /// The memory it takes: a map is whole pages; a heap buffer has the allocator's 16 bytes.
+    fn footprint(&self) -> usize {
+        match self {
+            Buffer::Heap(v) => v.len() + 16,
+            Buffer::Mapped(m) => m.len().div_ceil(4096) * 4096,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        if let Buffer::Mapped(m) = self {
+            crate::test_alloc::charge_mapped(-isize::try_from(m.len().div_ceil(4096) * 4096).unwrap_or(0));
+        }
+    }
+}
+
+/// `value_len` of a deletion.
+const DELETED: u32 = u32::MAX;
+
+/// A length or offset inside a buffer. The commit path refuses a batch larger than a WAL record
+/// (1 GiB, `wal::check_fits`), so every buffer fits and this never saturates.
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(DELETED - 1)
+}
 
 /// Orders by keyspace, then key ascending, then sequence number descending, so the first entry
 /// at or after `(keyspace, key, snapshot)` is the newest version visible at `snapshot`.
 ///
 /// `head` holds the key's first 16 bytes, zero-padded, as a big-endian number: comparing heads
 /// orders keys as comparing the bytes does whenever the heads differ (a zero pad sorts like the
-/// end of a shorter key), so most comparisons during a skiplist search never follow the key's
-/// heap pointer. Equal heads fall back to the whole key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// end of a shorter key), so most comparisons during a skiplist search never read `bytes`.
+/// Equal heads fall back to the whole key.
+///
+/// The key is `bytes[at..at + key_len]`; the value follows it (`value_len` bytes, or
+/// [`DELETED`]).
+#[derive(Debug, Clone)]
 struct InternalKey {
     keyspace: Keyspace,
-    head: u128,
-    key: Vec<u8>,
+    head: (u64, u64),
+    bytes: Arc<Buffer>,
+    at: u32,
+    key_len: u32,
+    value_len: u32,
     seq: u64,
 }
 
+/// The key's first 16 bytes, zero-padded, as two big-endian numbers.
+fn head_of(key: &[u8]) -> (u64, u64) {
+    let mut head = [0u8; 16];
+    let n = key.len().min(16);
+    if let (Some(dst), Some(src)) = (head.get_mut(..n), key.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    let (hi, lo) = head.split_at(8);
+    let word = |b: &[u8]| b.try_into().map(u64::from_be_bytes).unwrap_or(0);
+    (word(hi), word(lo))
+}
+
 impl InternalKey {
-    fn new(keyspace: Keyspace, key: Vec<u8>, seq: u64) -> Self {
-        let mut head = [0u8; 16];
-        let n = key.len().min(16);
-        if let (Some(dst), Some(src)) = (head.get_mut(..n), key.get(..n)) {
-            dst.copy_from_slice(src);
+    /// A key to search with: no value.
+    fn probe(keyspace: Keyspace, key: &[u8], seq: u64) -> Self {
+        InternalKey {
+            keyspace,
+            head: head_of(key),
+            bytes: Arc::new(Buffer::Heap(key.to_vec())),
+            at: 0,
+            key_len: len32(key.len()),
+            value_len: DELETED,
+            seq,
         }
-        InternalKey { keyspace, head: u128::from_be_bytes(head), key, seq }
+    }
+
+    fn key(&self) -> &[u8] {
+        let at = self.at as usize;
+        self.bytes.bytes().get(at..at + self.key_len as usize).unwrap_or_default()
+    }
+
+    fn value(&self) -> Option<&[u8]> {
+        if self.value_len == DELETED {
+            return None;
+        }
+        let at = self.at as usize + self.key_len as usize;
+        Some(self.bytes.bytes().get(at..at + self.value_len as usize).unwrap_or_default())
     }
 }
 
@@ -44,7 +152,7 @@ impl Ord for InternalKey {
         self.keyspace
             .cmp(&other.keyspace)
             .then_with(|| self.head.cmp(&other.head))
-            .then_with(|| self.key.cmp(&other.key))
+            .then_with(|| self.key().cmp(other.key()))
             .then_with(|| other.seq.cmp(&self.seq))
     }
 }
@@ -54,6 +162,14 @@ impl PartialOrd for InternalKey {
         Some(self.cmp(other))
     }
 }
+
+impl PartialEq for InternalKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for InternalKey {}
 
 /// The newest visible version of a key: its sequence number and value (`None`: a deletion).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,11 +189,14 @@ pub struct MemEntry {
 
 /// What an entry costs beyond its key and value bytes, so that `approximate_bytes` (which the
 /// memtable budget is held to) is the memory the entry really takes: the skiplist node (the key
-/// struct, the value's `Option<Vec>`, the node's header and an average tower of about 1.3
-/// pointers: 32 bytes) and the allocator's bookkeeping for the node, the key and the value (16
-/// bytes each). A test checks it against what inserting really allocates.
-const ENTRY_OVERHEAD_BYTES: usize =
-    std::mem::size_of::<InternalKey>() + std::mem::size_of::<Option<Vec<u8>>>() + 32 + 3 * 16;
+/// struct, no value, the node's reference count and an average tower of 2 pointers: 24 bytes)
+/// and the allocator's bookkeeping for the node (16 bytes). A buffer adds its
+/// [`Buffer::footprint`] and [`BUFFER_OVERHEAD_BYTES`]. A test checks it against what inserting
+/// really allocates.
+const ENTRY_OVERHEAD_BYTES: usize = std::mem::size_of::<InternalKey>() + 24 + 16;
+
+/// A buffer's shared handle: reference counts, the buffer's description, the allocator's 16 bytes.
+const BUFFER_OVERHEAD_BYTES: usize = 16 + std::mem::size_of::<Buffer>() + 16;
 
 /// A memtable sized by [`Memtable::new`] expects to fill to about this many bytes.
 const DEFAULT_EXPECTED_BYTES: usize = 1 << 20;
@@ -121,7 +240,7 @@ impl KeyFilter {
 }
 
 pub struct Memtable {
-    map: SkipMap<InternalKey, Option<Vec<u8>>>,
+    map: SkipMap<InternalKey, ()>,
     filter: KeyFilter,
     approximate_bytes: AtomicUsize,
 }
@@ -143,25 +262,53 @@ impl Memtable {
     }
 
     /// Inserts every entry of `batch`, entry `i` at `base_seq + i`. Commit leader only.
+    pub fn apply(&self, base_seq: u64, batch: WriteBatch) {
+        self.insert(batch.entries.into_iter().enumerate().map(|(i, e)| (base_seq + i as u64, e)).collect());
+    }
+
+    /// Inserts each entry at its sequence number (recovery inserts a batch's entries this way,
+    /// leaving out those already in SSTs). Commit leader or recovery only.
+    ///
     /// Entries go in key order: consecutive inserts then walk mostly the same skiplist nodes,
     /// which are still in cache (a group commit's keys are otherwise in arrival order).
-    pub fn apply(&self, base_seq: u64, batch: WriteBatch) {
-        let mut bytes = 0;
-        let mut entries: Vec<(u64, crate::batch::Entry)> =
-            batch.entries.into_iter().enumerate().map(|(i, e)| (base_seq + i as u64, e)).collect();
+    pub fn insert(&self, mut entries: Vec<(u64, Entry)>) {
         if entries.len() > 1 {
             entries.sort_unstable_by(|(_, a), (_, b)| a.keyspace.cmp(&b.keyspace).then_with(|| a.key.cmp(&b.key)));
         }
+        let total: usize = entries.iter().map(|(_, e)| e.key.len() + e.value.len()).sum();
+        let mut buffer = Buffer::with_len(total);
+        let mut at = 0;
+        for (_, e) in &entries {
+            for part in [&e.key, &e.value] {
+                if let Some(dst) = buffer.bytes_mut().get_mut(at..at + part.len()) {
+                    dst.copy_from_slice(part);
+                }
+                at += part.len();
+            }
+        }
+        let bytes = Arc::new(buffer);
+        let mut accounted = bytes.footprint() + BUFFER_OVERHEAD_BYTES;
+        let mut at = 0;
         for (seq, e) in entries {
-            bytes += e.key.len() + e.value.len() + ENTRY_OVERHEAD_BYTES;
-            let value = match e.kind {
-                OpKind::Put => Some(e.value),
-                OpKind::Delete => None,
+            let value_len = match e.kind {
+                OpKind::Put => len32(e.value.len()),
+                OpKind::Delete => DELETED,
             };
             self.filter.insert(e.keyspace, &e.key);
-            self.map.insert(InternalKey::new(e.keyspace, e.key, seq), value);
+            let entry = InternalKey {
+                keyspace: e.keyspace,
+                head: head_of(&e.key),
+                bytes: Arc::clone(&bytes),
+                at: len32(at),
+                key_len: len32(e.key.len()),
+                value_len,
+                seq,
+            };
+            at += e.key.len() + e.value.len();
+            accounted += ENTRY_OVERHEAD_BYTES;
+            self.map.insert(entry, ());
         }
-        self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.approximate_bytes.fetch_add(accounted, Ordering::Relaxed);
     }
 
     /// The newest version of `key` with a sequence number ≤ `snapshot`.
@@ -169,21 +316,13 @@ impl Memtable {
         if !self.filter.may_contain(keyspace, key) {
             return None;
         }
-        let probe = InternalKey::new(keyspace, key.to_vec(), snapshot);
+        let probe = InternalKey::probe(keyspace, key, snapshot);
         match self.map.lower_bound(std::ops::Bound::Included(&probe)) {
-            Some(entry) if entry.key().keyspace == keyspace && entry.key().key == key => {
-                Some(Newest { seq: entry.key().seq, value: entry.value().clone() })
+            Some(entry) if entry.key().keyspace == keyspace && entry.key().key() == key => {
+                Some(Newest { seq: entry.key().seq, value: entry.key().value().map(<[u8]>::to_vec) })
             }
             _ => None,
         }
-    }
-
-    /// Inserts one entry at `seq` (recovery, which may skip entries already in SSTs).
-    pub fn insert(&self, keyspace: Keyspace, key: Vec<u8>, seq: u64, value: Option<Vec<u8>>) {
-        let bytes = key.len() + value.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD_BYTES;
-        self.filter.insert(keyspace, &key);
-        self.map.insert(InternalKey::new(keyspace, key, seq), value);
-        self.approximate_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// Calls `f(keyspace, key, seq, value)` for every entry in order: keyspace, key ascending,
@@ -195,7 +334,7 @@ impl Memtable {
     ) -> Result<(), E> {
         for e in self.map.iter() {
             let k = e.key();
-            f(k.keyspace, &k.key, k.seq, e.value().as_deref())?;
+            f(k.keyspace, k.key(), k.seq, k.value())?;
         }
         Ok(())
     }
@@ -205,7 +344,7 @@ impl Memtable {
     /// they hold no borrow of it between pages.
     /// Entries past `end` are not read.
     pub fn chunk(&self, keyspace: Keyspace, start: &[u8], seq: u64, end: Bound<&[u8]>, max: usize) -> Vec<MemEntry> {
-        let from = InternalKey::new(keyspace, start.to_vec(), seq);
+        let from = InternalKey::probe(keyspace, start, seq);
         let before_end = |k: &[u8]| match end {
             Bound::Included(e) => k <= e,
             Bound::Excluded(e) => k < e,
@@ -213,9 +352,12 @@ impl Memtable {
         };
         self.map
             .range(from..)
-            .take_while(|e| e.key().keyspace == keyspace && before_end(&e.key().key))
+            .take_while(|e| e.key().keyspace == keyspace && before_end(e.key().key()))
             .take(max)
-            .map(|e| MemEntry { keyspace, key: e.key().key.clone(), seq: e.key().seq, value: e.value().clone() })
+            .map(|e| {
+                let k = e.key();
+                MemEntry { keyspace, key: k.key().to_vec(), seq: k.seq, value: k.value().map(<[u8]>::to_vec) }
+            })
             .collect()
     }
 
@@ -267,21 +409,29 @@ mod tests {
 
     #[test]
     fn the_accounted_size_is_what_the_entries_really_allocate() {
-        for value_len in [0usize, 10, 150, 1000] {
-            let before = crate::test_alloc::held_bytes();
-            let m = Memtable::new();
-            let mut batch = WriteBatch::new();
-            for i in 0..20_000u32 {
-                batch.put(i % 3, format!("user#{i:08}").into_bytes(), vec![7u8; value_len]);
+        // One large insert (a memory-mapped buffer) and many small ones (heap buffers).
+        for per_insert in [20_000u32, 10] {
+            for value_len in [0usize, 10, 150, 1000] {
+                let before = crate::test_alloc::held_bytes();
+                let m = Memtable::new();
+                for first in (0..20_000u32).step_by(per_insert as usize) {
+                    let mut batch = WriteBatch::new();
+                    for i in first..first + per_insert {
+                        batch.put(i % 3, format!("user#{i:08}").into_bytes(), vec![7u8; value_len]);
+                    }
+                    // The keys and values are copied into the memtable; the batch is freed.
+                    m.apply(u64::from(first) + 1, batch);
+                }
+                let really = (crate::test_alloc::held_bytes() - before) as f64;
+                let accounted = m.approximate_bytes() as f64;
+                assert!(
+                    (0.85..1.2).contains(&(accounted / really)),
+                    "{per_insert} per insert, {value_len}-byte values: accounted {accounted} bytes, allocated {really}"
+                );
+                drop(m);
+                let left = crate::test_alloc::held_bytes() - before;
+                assert!(left < 64 << 10, "{left} bytes still held after the memtable was dropped");
             }
-            // The keys and values move into the memtable; the batch's entry vector is freed.
-            m.apply(1, batch);
-            let really = (crate::test_alloc::held_bytes() - before) as f64;
-            let accounted = m.approximate_bytes() as f64;
-            assert!(
-                (0.85..1.2).contains(&(accounted / really)),
-                "{value_len}-byte values: accounted {accounted} bytes, allocated {really}"
-            );
         }
     }
 
@@ -322,11 +472,11 @@ mod tests {
         }
         for a in &keys {
             for b in &keys {
-                let (ka, kb) = (InternalKey::new(1, a.clone(), 5), InternalKey::new(1, b.clone(), 5));
+                let (ka, kb) = (InternalKey::probe(1, a, 5), InternalKey::probe(1, b, 5));
                 assert_eq!(ka.cmp(&kb), a.cmp(b), "{a:?} vs {b:?}");
             }
         }
-        assert!(InternalKey::new(1, b"k".to_vec(), 9) < InternalKey::new(1, b"k".to_vec(), 3), "newer first");
-        assert!(InternalKey::new(1, b"z".to_vec(), 1) < InternalKey::new(2, b"a".to_vec(), 1), "keyspace first");
+        assert!(InternalKey::probe(1, b"k", 9) < InternalKey::probe(1, b"k", 3), "newer first");
+        assert!(InternalKey::probe(1, b"z", 1) < InternalKey::probe(2, b"a", 1), "keyspace first");
     }
 }

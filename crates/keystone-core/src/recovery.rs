@@ -123,18 +123,15 @@ pub fn recover(vfs: &Arc<dyn Vfs>, dir: &Path, memtable_bytes: usize) -> Result<
         }
         for (base_seq, batch) in replay.batches {
             replayed += 1;
+            let mut unflushed = Vec::with_capacity(batch.len());
             for (i, e) in batch.entries.into_iter().enumerate() {
                 let seq = base_seq + i as u64;
                 last_seq = last_seq.max(seq);
-                if seq <= flushed.get(&e.keyspace).copied().unwrap_or(0) {
-                    continue;
+                if seq > flushed.get(&e.keyspace).copied().unwrap_or(0) {
+                    unflushed.push((seq, e));
                 }
-                let value = match e.kind {
-                    crate::batch::OpKind::Put => Some(e.value),
-                    crate::batch::OpKind::Delete => None,
-                };
-                memtable.insert(e.keyspace, e.key, seq, value);
             }
+            memtable.insert(unflushed);
         }
         if let Some(at) = replay.torn_at {
             if Some(n) != newest {

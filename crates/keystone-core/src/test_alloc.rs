@@ -60,3 +60,8 @@ static COUNTING: Counting = Counting;
 pub fn held_bytes() -> isize {
     HELD.with(Cell::get)
 }
+
+/// Charges memory the calling thread maps (whole pages) or unmaps, which the allocator never sees.
+pub fn charge_mapped(bytes: isize) {
+    charge(bytes);
+}

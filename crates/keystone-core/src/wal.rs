@@ -61,6 +61,18 @@ pub fn list_segments(vfs: &dyn Vfs, dir: &Path) -> Result<Vec<u64>> {
     Ok(out)
 }
 
+/// Refuses a batch too large for one WAL record: recovery would take a longer record for damage.
+/// The memtable also relies on it (an entry's lengths fit in 32 bits).
+pub fn check_fits(batch: &WriteBatch) -> Result<()> {
+    let len = batch.encoded_len_bound();
+    if len > MAX_RECORD_BYTES as usize {
+        return Err(Error::validation(format!(
+            "a write batch of about {len} bytes is larger than the {MAX_RECORD_BYTES} bytes one atomic write may take"
+        )));
+    }
+    Ok(())
+}
+
 pub fn encode_record(batch: &WriteBatch, base_seq: u64, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
@@ -89,7 +101,13 @@ pub struct WalWriter {
     /// The file's length: zeros from `size` to here.
     allocated: u64,
     prealloc_bytes: u64,
+    /// The commit leader's buffer for encoding a group's records, kept between groups (see
+    /// [`WalWriter::take_buffer`]).
+    buffer: Vec<u8>,
 }
+
+/// A records buffer larger than this is not kept for the next group.
+const KEPT_BUFFER_BYTES: usize = 4 << 20;
 
 impl WalWriter {
     /// Creates segment `number` with its header, fsyncs it and the directory. `prealloc_bytes`
@@ -110,6 +128,7 @@ impl WalWriter {
             size: HEADER_LEN as u64,
             allocated: HEADER_LEN as u64,
             prealloc_bytes,
+            buffer: Vec::new(),
         };
         // Zeros are written with the first records, not here: opening a database creates a
         // segment, and open should not wait for a quarter MiB of zeros to reach the disk.
@@ -142,6 +161,23 @@ impl WalWriter {
     }
 
     /// One write(2) of already-encoded records.
+    /// An empty buffer to encode a group's records into, with room for `bytes`. The same memory
+    /// serves every group ([`WalWriter::keep_buffer`]) instead of a new allocation per group on
+    /// whichever thread leads it.
+    pub fn take_buffer(&mut self, bytes: usize) -> Vec<u8> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        buffer.reserve(bytes);
+        buffer
+    }
+
+    /// Keeps `buffer` for the next group, unless it grew past [`KEPT_BUFFER_BYTES`].
+    pub fn keep_buffer(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() <= KEPT_BUFFER_BYTES {
+            self.buffer = buffer;
+        }
+    }
+
     pub fn append(&mut self, records: &[u8]) -> Result<()> {
         self.make_room(records.len() as u64)?;
         self.file
@@ -163,7 +199,9 @@ impl WalWriter {
     /// Seals this segment (cut back to its records, fsync) and starts the next one.
     pub fn rotate(&mut self) -> Result<()> {
         self.seal()?;
+        let buffer = std::mem::take(&mut self.buffer);
         *self = WalWriter::create(&self.vfs, &self.dir, self.number + 1, self.prealloc_bytes)?;
+        self.buffer = buffer;
         Ok(())
     }
 

@@ -42,6 +42,7 @@ pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> keystone_core::Res
     let u32_at = |b: &[u8], at: usize| b.get(at..at + 4).and_then(|s| s.try_into().ok()).map(u32::from_le_bytes);
     // A typical write (9-byte header and item) takes 64 bytes or more; smaller ones grow it.
     let mut ops = Vec::with_capacity(packed.len() / 64);
+    let tables: Vec<std::sync::Arc<str>> = tables.iter().map(|t| std::sync::Arc::from(t.as_str())).collect();
     while !packed.is_empty() {
         let (Some(table), Some(&kind), Some(len)) = (u32_at(packed, 0), packed.get(4), u32_at(packed, 5)) else {
             return Err(bad("a write's header is cut short"));
@@ -56,7 +57,7 @@ pub fn unpack_writes(tables: &[String], mut packed: &[u8]) -> keystone_core::Res
         let (Some(data), Some(rest)) = (end.and_then(|e| packed.get(9..e)), end.and_then(|e| packed.get(e..))) else {
             return Err(bad("an item is cut short"));
         };
-        ops.push(WriteOp { table: table.clone(), data: data.to_vec(), put });
+        ops.push(WriteOp { table: std::sync::Arc::clone(table), data: data.to_vec(), put });
         packed = rest;
     }
     Ok(ops)
