@@ -178,13 +178,24 @@ pub struct Newest {
     pub value: Option<Vec<u8>>,
 }
 
-/// One version of one key, as iteration yields it. `value` is `None` for a deletion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemEntry {
-    pub keyspace: Keyspace,
-    pub key: Vec<u8>,
-    pub seq: u64,
-    pub value: Option<Vec<u8>>,
+/// One version of one key, as a range read's chunk holds it: lent from the memtable's shared
+/// buffer (holding it keeps the buffer alive), not copied.
+#[derive(Debug, Clone)]
+pub struct MemEntry(InternalKey);
+
+impl MemEntry {
+    pub fn key(&self) -> &[u8] {
+        self.0.key()
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.0.seq
+    }
+
+    /// `None` for a deletion.
+    pub fn value(&self) -> Option<&[u8]> {
+        self.0.value()
+    }
 }
 
 /// What an entry costs beyond its key and value bytes, so that `approximate_bytes` (which the
@@ -354,10 +365,7 @@ impl Memtable {
             .range(from..)
             .take_while(|e| e.key().keyspace == keyspace && before_end(e.key().key()))
             .take(max)
-            .map(|e| {
-                let k = e.key();
-                MemEntry { keyspace, key: k.key().to_vec(), seq: k.seq, value: k.value().map(<[u8]>::to_vec) }
-            })
+            .map(|e| MemEntry(e.key().clone()))
             .collect()
     }
 

@@ -18,9 +18,10 @@ use crate::memtable::Memtable;
 use crate::sst::{EntryKind, SstIter};
 use crate::version::{Version, NUM_LEVELS};
 
-/// Memtable entries read a chunk at a time (see `Memtable::chunk`), up to the range's end. Chunks
-/// start small and double, so a short Query copies little more than it returns and a long Scan
-/// still reads in large steps.
+/// Memtable entries read a chunk at a time (see `Memtable::chunk`), up to the range's end. A
+/// chunk lends its entries from the memtable's buffers (a reference count each, no copy).
+/// Chunks start small and double, so a short Query walks little more of the skiplist than it
+/// returns and a long Scan still reads in large steps.
 struct MemSource {
     mem: Arc<Memtable>,
     keyspace: Keyspace,
@@ -46,9 +47,11 @@ impl MemSource {
             self.chunk_len = (asked * 2).min(MAX_MEM_CHUNK);
             // The next chunk starts just after this one's last entry; a short chunk was the last.
             self.next = match chunk.last() {
-                Some(e) if chunk.len() == asked => {
-                    e.seq.checked_sub(1).map(|s| (e.key.clone(), s)).or_else(|| Some((successor(&e.key), u64::MAX)))
-                }
+                Some(e) if chunk.len() == asked => e
+                    .seq()
+                    .checked_sub(1)
+                    .map(|s| (e.key().to_vec(), s))
+                    .or_else(|| Some((successor(e.key()), u64::MAX))),
                 _ => None,
             };
             self.buffer = chunk;
@@ -59,9 +62,9 @@ impl MemSource {
 
     fn entry(&self) -> Option<(&[u8], u64, EntryKind, &[u8])> {
         let e = self.buffer.get(self.at)?;
-        Some(match &e.value {
-            Some(v) => (e.key.as_slice(), e.seq, EntryKind::Put, v.as_slice()),
-            None => (e.key.as_slice(), e.seq, EntryKind::Delete, &[]),
+        Some(match e.value() {
+            Some(v) => (e.key(), e.seq(), EntryKind::Put, v),
+            None => (e.key(), e.seq(), EntryKind::Delete, &[]),
         })
     }
 }
