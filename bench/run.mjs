@@ -13,19 +13,48 @@ import { parseArgs } from 'node:util';
 import { WORKLOADS as YCSB } from './ycsb.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    items: { type: 'string' },
-    reps: { type: 'string' },
-    engines: { type: 'string' },
-    out: { type: 'string' },
-    render: { type: 'string' },
-  },
-});
+const ALL_ENGINES = ['keystonedb', 'lmdb', 'lmdb-nosync', 'classic-level', 'rocksdb', 'sqlite'];
+const USAGE = `usage: npm run bench -- [options]
+  --quick            a one-minute smoke run (N = 2,000, 1 repetition)
+  --items <n>        items per engine (default 200,000)
+  --reps <n>         repetitions per workload; the median is reported (default 3)
+  --engines <a,b,…>  engines to run (default: all of ${ALL_ENGINES.join(', ')})
+  --out <dir>        where to write <date>.json and .md (default bench/results)
+  --render <file>    print the table of an earlier run's .json instead of running
+  --help             this text`;
+function usage(problem) {
+  if (problem === undefined) console.log(USAGE);
+  else console.error(`bench: ${problem}\n\n${USAGE}`);
+  process.exit(problem === undefined ? 0 : 2);
+}
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      items: { type: 'string' },
+      reps: { type: 'string' },
+      engines: { type: 'string' },
+      out: { type: 'string' },
+      render: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  usage(err.message);
+}
+if (values.help) usage();
 const quick = values.quick;
-const N = Number(values.items ?? (quick ? 2000 : 200_000));
-const reps = Number(values.reps ?? (quick ? 1 : 3));
+const count = (name, fallback) => {
+  const n = Number(values[name] ?? fallback);
+  if (!Number.isSafeInteger(n) || n < 1) usage(`--${name} must be a positive whole number, not ${values[name]}`);
+  return n;
+};
+const N = count('items', quick ? 2000 : 200_000);
+const reps = count('reps', quick ? 1 : 3);
+const ENGINES = values.engines === undefined ? ALL_ENGINES : values.engines.split(',');
+for (const e of ENGINES) if (!ALL_ENGINES.includes(e)) usage(`unknown engine ${JSON.stringify(e)}`);
+if (!ENGINES.includes('keystonedb')) usage('--engines must include keystonedb: every ratio is keystonedb / best peer');
 const DYNALITE_N = quick ? 500 : 5000;
 
 // The peers are the bench's own dependencies (bench/package.json), installed on first use.
@@ -38,7 +67,6 @@ if (!existsSync(join(here, 'node_modules', 'lmdb'))) {
   }
 }
 
-const ENGINES = (values.engines ?? 'keystonedb,lmdb,lmdb-nosync,classic-level,rocksdb,sqlite').split(',');
 // [workload, label, target ratio, durable?] — on durable rows the best peer is the best durable
 // one: lmdb (noSync) does not fsync, so it is shown but not compared against there.
 const WORKLOADS = [
