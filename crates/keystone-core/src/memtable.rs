@@ -283,6 +283,9 @@ impl Memtable {
     /// Entries go in key order: consecutive inserts then walk mostly the same skiplist nodes,
     /// which are still in cache (a group commit's keys are otherwise in arrival order).
     pub fn insert(&self, mut entries: Vec<(u64, Entry)>) {
+        if entries.is_empty() {
+            return;
+        }
         if entries.len() > 1 {
             entries.sort_unstable_by(|(_, a), (_, b)| a.keyspace.cmp(&b.keyspace).then_with(|| a.key.cmp(&b.key)));
         }
