@@ -211,9 +211,9 @@ const BUFFER_OVERHEAD_BYTES: usize = 16 + std::mem::size_of::<Buffer>() + 16;
 
 /// A memtable sized by [`Memtable::new`] expects to fill to about this many bytes.
 const DEFAULT_EXPECTED_BYTES: usize = 1 << 20;
-/// Filter bits per byte the memtable is expected to hold: at ~150 B per entry plus its ~170 B of
-/// overhead, about 14 bits per key, so a key that is not here skips the skiplist search ~98% of
-/// the time.
+/// Filter bits per byte the memtable is expected to hold: at ~150 B per entry plus its ~90 B of
+/// overhead, 10 bits per key, 10 to 20 once the size is rounded up to a power of two, so a key
+/// that is not here skips the skiplist search ~96% of the time or more.
 const FILTER_BYTES_PER_BIT: usize = 24;
 
 /// A Bloom filter of the keys a memtable holds, so that a point read of a key the memtable

@@ -67,7 +67,8 @@ pub fn check_fits(batch: &WriteBatch) -> Result<()> {
     let len = batch.encoded_len_bound();
     if len > MAX_RECORD_BYTES as usize {
         return Err(Error::validation(format!(
-            "a write batch of about {len} bytes is larger than the {MAX_RECORD_BYTES} bytes one atomic write may take"
+            "a write batch of about {len} bytes is larger than the {} MiB one atomic write may take",
+            MAX_RECORD_BYTES >> 20
         )));
     }
     Ok(())
@@ -160,7 +161,6 @@ impl WalWriter {
         self.size
     }
 
-    /// One write(2) of already-encoded records.
     /// An empty buffer to encode a group's records into, with room for `bytes`. The same memory
     /// serves every group ([`WalWriter::keep_buffer`]) instead of a new allocation per group on
     /// whichever thread leads it.
@@ -178,6 +178,7 @@ impl WalWriter {
         }
     }
 
+    /// One write(2) of already-encoded records.
     pub fn append(&mut self, records: &[u8]) -> Result<()> {
         self.make_room(records.len() as u64)?;
         self.file
