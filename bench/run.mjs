@@ -98,15 +98,7 @@ function runOnce(engine, workload, items) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function measure(engine, workload, items) {
-  let runs;
-  try {
-    runs = Array.from({ length: reps }, () => runOnce(engine, workload, items));
-  } catch (err) {
-    // One engine failing one workload must not lose the rest of the run: report it in the table.
-    console.error(`bench: ${err.message.split('\n')[0]}`);
-    return { unit: 'failed', failed: true };
-  }
+const medians = (runs) => {
   const pick = (k) => (runs[0][k] === undefined ? undefined : median(runs.map((r) => r[k])));
   return {
     unit: runs[0].unit,
@@ -117,28 +109,45 @@ function measure(engine, workload, items) {
     cpuMs: pick('cpuMs'),
     peakRssGrowthMiB: pick('peakRssGrowthMiB'),
   };
+};
+
+// One workload for every engine, the repetitions taken in turns (each engine's first, then
+// each engine's second, …), so that a slow phase of the machine (disk or CPU, minutes long on
+// this kind of host) falls on every engine's runs rather than on one engine's three.
+function measureAll(workload, engines, items, { label = workload, key = (engine) => engine } = {}) {
+  const runs = new Map(engines.map((e) => [e, []]));
+  const failed = new Set();
+  for (let r = 1; r <= reps; r++) {
+    for (const engine of engines) {
+      if (failed.has(engine)) continue;
+      process.stderr.write(`bench: ${label} ${engine} (${r}/${reps})…\n`);
+      try {
+        runs.get(engine).push(runOnce(engine, workload, items));
+      } catch (err) {
+        // One engine failing one workload must not lose the rest of the run: report it in the table.
+        console.error(`bench: ${err.message.split('\n')[0]}`);
+        failed.add(engine);
+      }
+    }
+  }
+  for (const engine of engines) {
+    results[`${workload}/${key(engine)}`] = failed.has(engine)
+      ? { unit: 'failed', failed: true }
+      : medians(runs.get(engine));
+  }
 }
 
 const results = {};
 const t0 = Date.now();
 const rendering = values.render !== undefined;
 if (rendering) Object.assign(results, JSON.parse(readFileSync(values.render, 'utf8')).results);
-for (const [workload] of rendering ? [] : WORKLOADS) {
-  for (const engine of ENGINES) {
-    process.stderr.write(`bench: ${workload} ${engine}…\n`);
-    results[`${workload}/${engine}`] = measure(engine, workload, N);
-  }
-}
-for (const workload of rendering ? [] : Object.keys(YCSB)) {
-  for (const engine of ENGINES) {
-    process.stderr.write(`bench: ${workload} ${engine}…\n`);
-    results[`${workload}/${engine}`] = measure(engine, workload, N);
-  }
-}
+for (const [workload] of rendering ? [] : WORKLOADS) measureAll(workload, ENGINES, N);
+for (const workload of rendering ? [] : Object.keys(YCSB)) measureAll(workload, ENGINES, N);
 for (const workload of rendering ? [] : DYNALITE_WORKLOADS) {
-  process.stderr.write(`bench: ${workload} dynalite (N = ${DYNALITE_N})…\n`);
-  results[`${workload}/dynalite`] = measure('dynalite', workload, DYNALITE_N);
-  results[`${workload}/keystonedb@dynalite-n`] = measure('keystonedb', workload, DYNALITE_N);
+  measureAll(workload, ['dynalite', 'keystonedb'], DYNALITE_N, {
+    label: `${workload} (N = ${DYNALITE_N})`,
+    key: (engine) => (engine === 'keystonedb' ? 'keystonedb@dynalite-n' : engine),
+  });
 }
 
 const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
