@@ -137,6 +137,35 @@ describe('durability', () => {
     for (const id of [1, 2, 3]) expect(db.getSync({ pk: `w${id}-49` })).toEqual({ pk: `w${id}-49`, i: 49 });
     await db.close();
   });
+
+  it('survives worker threads terminated with writes in flight, and keeps what they had acknowledged', async () => {
+    const path = join(base, 'terminated');
+    const db = await Database.create(path);
+    for (let round = 0; round < 3; round++) {
+      const workers = [1, 2].map((id) => new Worker(fixture('worker.cjs'), { workerData: { path, id, flood: true } }));
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.once('message', (m: { started?: boolean; message?: string }) =>
+                m.started ? resolve() : reject(new Error(m.message)),
+              );
+              w.once('error', reject);
+            }),
+        ),
+      );
+      // Each worker's first 64 puts were acknowledged before it said so; later ones are in flight.
+      await Promise.all(workers.map((w) => w.terminate()));
+      for (const id of [1, 2]) expect(db.getSync({ pk: `f${id}-63` })).toMatchObject({ pk: `f${id}-63` });
+      // This process's own writes still go through, on its own write thread.
+      await db.put({ pk: `after-${round}` });
+      expect(await db.get({ pk: `after-${round}` })).toEqual({ pk: `after-${round}` });
+    }
+    await db.close();
+    const again = await Database.open(path);
+    expect(again.getSync({ pk: 'after-2' })).toEqual({ pk: 'after-2' });
+    await again.close();
+  });
 });
 
 describe('I/O failure', () => {

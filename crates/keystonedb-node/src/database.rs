@@ -1,7 +1,7 @@
 //! `NativeDb`: one open database as JavaScript holds it. Items cross as one encoded buffer each
 //! (`item.rs` in the core crate); async methods run on the libuv thread pool, where the engine's
-//! group commit merges concurrent writes; `getSync`/`querySync` serve reads on the calling
-//! thread.
+//! group commit merges concurrent writes, except small calls of plain writes, which run on the
+//! handle's write thread (`writer.rs`); `getSync`/`querySync` serve reads on the calling thread.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,12 +21,14 @@ use crate::params::{
     NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite,
 };
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
+use crate::writer::{WriteErrors, Writer, DIRECT_MAX_BYTES};
 
 #[napi]
 pub struct NativeDb {
     db: Mutex<Option<Db>>,
     /// The order this handle's writes were issued in (each JavaScript thread has its own handle).
     order: Arc<WriteOrder>,
+    writer: Mutex<Writer>,
 }
 
 impl NativeDb {
@@ -63,7 +65,7 @@ fn job<T: Send + 'static, J: ToNapiValue + TypeName>(
 }
 
 type ItemJob = AsyncTask<Job<Option<Vec<u8>>, Option<Buffer>>>;
-type ErrorsJob = AsyncTask<Job<Vec<Option<String>>, Vec<Option<String>>>>;
+type ErrorsJob = AsyncTask<Job<WriteErrors, WriteErrors>>;
 type PageJob = AsyncTask<Job<keystone_core::Page, NativePage>>;
 type BatchGetJob = AsyncTask<Job<Vec<Vec<Vec<u8>>>, Vec<Vec<Buffer>>>>;
 type TableJob = AsyncTask<Job<std::sync::Arc<keystone_core::TableDef>, NativeTableDescription>>;
@@ -119,7 +121,10 @@ pub fn open_database(
         "openOrCreate" => |p, o| Db::open(p, o, true),
         other => return Err(crate::error::validation(format!("unknown open mode '{other}'"))),
     };
-    Ok(job(move || open(&path, options), |db| Ok(NativeDb { db: Mutex::new(Some(db)), order: WriteOrder::new() })))
+    Ok(job(
+        move || open(&path, options),
+        |db| Ok(NativeDb { db: Mutex::new(Some(db)), order: WriteOrder::new(), writer: Mutex::default() }),
+    ))
 }
 
 #[napi]
@@ -127,27 +132,32 @@ impl NativeDb {
     /// Puts and deletes, packed into one buffer by `PackedWrites` (src/codec.ts) with `tables`
     /// naming their tables. `atomic`: all or none (batchWrite). Otherwise each op succeeds or
     /// fails on its own (the writes of one tick); resolves with each op's error message or null.
+    /// Calls of up to `DIRECT_MAX_BYTES` run on the write thread, larger ones on the pool.
     #[napi(ts_return_type = "Promise<Array<string | null>>")]
-    pub fn write_items(
+    pub fn write_items<'env>(
         &self,
+        env: &'env Env,
         tables: Vec<String>,
         ops: &[u8],
         atomic: bool,
         durability: Option<String>,
-    ) -> napi::Result<ErrorsJob> {
+    ) -> napi::Result<Either<Object<'env>, ErrorsJob>> {
         let db = self.handle()?;
         let durability = durability_opt(durability)?;
         let packed = ops.to_vec();
+        let direct = packed.len() <= DIRECT_MAX_BYTES;
         // Taken here, on the JavaScript thread, so writes apply in the order they were issued.
         let turn = self.order.take_turn();
-        Ok(job(
-            move || {
-                let ops = params::unpack_writes(&tables, &packed)?;
-                let errors = db.write_items(ops, atomic, durability, Some(turn))?;
-                Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
-            },
-            Ok,
-        ))
+        let work = move || -> keystone_core::Result<WriteErrors> {
+            let ops = params::unpack_writes(&tables, &packed)?;
+            let errors = db.write_items(ops, atomic, durability, Some(turn))?;
+            Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
+        };
+        if direct {
+            self.writer.lock().submit(env, Box::new(work)).map(Either::A)
+        } else {
+            Ok(Either::B(job(work, Ok)))
+        }
     }
 
     /// Stores an encoded item: optionally only if a condition holds, optionally returning the
@@ -350,6 +360,8 @@ impl NativeDb {
     #[napi]
     pub fn close(&self) {
         self.db.lock().take();
+        // The write thread settles the calls already queued, then ends.
+        *self.writer.lock() = Writer::default();
     }
 
     #[napi(getter)]

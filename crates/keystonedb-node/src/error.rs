@@ -17,3 +17,8 @@ pub fn validation(message: impl Into<String>) -> napi::Error {
 pub fn closed() -> napi::Error {
     to_napi(Error::new(ErrorCode::Closed, "the database is closed"))
 }
+
+/// A failure of the binding's own machinery (a thread the OS would not start), as `Io`.
+pub fn io(message: impl Into<String>) -> napi::Error {
+    to_napi(Error::new(ErrorCode::Io, message))
+}

@@ -10,6 +10,7 @@ mod options;
 mod params;
 mod probe;
 mod stats;
+mod writer;
 
 use std::sync::Once;
 
