@@ -121,11 +121,76 @@ describe('storage engine through the API', () => {
       [{ memtableBudgetBytes: 10 }, /memtableBudgetBytes/],
       [{ memtableBudgetBytes: 1.5e6 + 0.5 }, /whole number/],
       [{ compaction: { l0Trigger: 30 } }, /l0StopTrigger/],
+      [{ spinMicros: -1 }, /spinMicros must be a whole number from 0 to 10000, not -1/],
+      [{ spinMicros: 10_001 }, /spinMicros must be a whole number from 0 to 10000/],
+      [{ spinMicros: 2.5 }, /spinMicros must be a whole number/],
+      [{ spinMicros: '200' }, /spinMicros must be a whole number/],
     ];
     for (const [options, message] of cases) {
       const err = await Database.create(fresh(), options as never).catch((e: unknown) => e);
       expect(err, JSON.stringify(options)).toBeInstanceOf(ValidationError);
       expect((err as Error).message).toMatch(message);
     }
+  });
+});
+
+describe('spinMicros: the JavaScript thread spins while a call is in flight', () => {
+  // The spin keeps the event loop turning with setImmediate; Node lists a pending one as an
+  // 'Immediate' resource of this thread.
+  const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+  const sent = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+
+  it('keeps the loop turning while a write is in flight, and stops once none is', async () => {
+    const db = await Database.create(fresh(), { spinMicros: 10_000 });
+    const idle = immediates();
+    for (let i = 0; i < 5; i++) {
+      const put = db.put({ pk: `k${i}`, v: i }, { durability: 'sync' });
+      await sent(); // the tick's writes are sent in a microtask
+      expect(immediates()).toBe(idle + 1);
+      await put;
+      // The next turn of the spin sees nothing in flight and does not come back.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(immediates()).toBe(idle);
+    }
+    // Reads through the pool spin too.
+    const got = db.get({ pk: 'k3' });
+    expect(immediates()).toBe(idle + 1);
+    expect(await got).toEqual({ pk: 'k3', v: 3 });
+    await db.close();
+  });
+
+  it('stops at the limit even while a call is still in flight', async () => {
+    const db = await Database.create(fresh(), { spinMicros: 1 });
+    // A full compaction of a few thousand items takes far longer than 1 µs.
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => db.put({ pk: `k${i}`, pad: 'x'.repeat(200) })));
+    await new Promise((resolve) => setTimeout(resolve, 1)); // the puts' spin has ended
+    const idle = immediates();
+    let done = false;
+    const compacting = db.compact().then(() => {
+      done = true;
+    });
+    expect(immediates()).toBe(idle + 1);
+    // Two turns of the loop: the spin's first turn is already past its 1 µs.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    const during = immediates();
+    expect(done).toBe(false);
+    expect(during).toBe(idle);
+    await compacting;
+    await db.close();
+  });
+
+  it('never spins with spinMicros: 0, and writes and reads still work', async () => {
+    const db = await Database.create(fresh(), { spinMicros: 0 });
+    const idle = immediates();
+    const put = db.put({ pk: 'a', v: 1 }, { durability: 'sync' });
+    await sent();
+    expect(immediates()).toBe(idle);
+    await put;
+    const got = db.get({ pk: 'a' });
+    expect(immediates()).toBe(idle);
+    expect(await got).toEqual({ pk: 'a', v: 1 });
+    await db.close();
   });
 });

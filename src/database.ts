@@ -55,6 +55,7 @@ const ENGINE_OPTIONS = new Set([
   'l0StopTrigger',
   'obsoleteFileRetentionMs',
   'compaction',
+  'spinMicros',
 ]);
 const COMPACTION_OPTIONS = new Set(['enabled', 'l0Trigger', 'checkIntervalMs', 'maxConcurrent']);
 
@@ -89,6 +90,7 @@ function nativeOptions(o: (OpenOptions & { schema?: unknown }) | undefined): Dat
   check.optInt(engine.levelBaseBytes, 'levelBaseBytes', 4096, TB);
   check.optInt(engine.l0StopTrigger, 'l0StopTrigger', 2, check.U32);
   check.optInt(engine.obsoleteFileRetentionMs, 'obsoleteFileRetentionMs', 0, 1e10);
+  check.optInt(engine.spinMicros, 'spinMicros', 0, 10_000);
   if (engine.compaction !== undefined) {
     const c = check.object(engine.compaction, 'compaction options');
     checkKeys(c, COMPACTION_OPTIONS, 'compaction.');

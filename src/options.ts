@@ -57,6 +57,15 @@ export interface DatabaseOptions {
    */
   obsoleteFileRetentionMs?: number;
   compaction?: CompactionOptions;
+  /**
+   * How long, in microseconds, the threads that wait for this database's calls keep polling
+   * before they sleep: this JavaScript thread while a call is in flight (the event loop keeps
+   * turning, so timers and I/O still run), and the write thread after each write. Waking a
+   * sleeping thread costs tens of µs on a virtual machine; spinning saves it at the cost of CPU
+   * time. Default 200 with two or more CPUs, 0 with one; 0 never spins (less CPU, for example
+   * on battery), at most 10000.
+   */
+  spinMicros?: number;
 }
 
 export interface OpenOptions extends DatabaseOptions {

@@ -15,7 +15,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::error::{closed, to_napi};
-use crate::options::{durability_opt, to_engine, NativeOptions};
+use crate::options::{durability_opt, spin, to_engine, NativeOptions};
 use crate::params::{
     self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeTableDescription,
     NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite,
@@ -70,7 +70,7 @@ type PageJob = AsyncTask<Job<keystone_core::Page, NativePage>>;
 type BatchGetJob = AsyncTask<Job<Vec<Vec<Vec<u8>>>, Vec<Vec<Buffer>>>>;
 type TableJob = AsyncTask<Job<std::sync::Arc<keystone_core::TableDef>, NativeTableDescription>>;
 type UnitJob = AsyncTask<Job<(), ()>>;
-type OpenJob = AsyncTask<Job<Db, NativeDb>>;
+type OpenJob = AsyncTask<Job<(Db, std::time::Duration), NativeDb>>;
 type OutcomeJob = AsyncTask<Job<WriteOutcome, NativeOutcome>>;
 type TxJob = AsyncTask<Job<TxOutcome, NativeTxOutcome>>;
 type TxGetJob = AsyncTask<Job<Vec<Option<Vec<u8>>>, Vec<Option<Buffer>>>>;
@@ -112,6 +112,7 @@ pub fn open_database(
     default_schema: Option<NativeKeySchema>,
 ) -> napi::Result<OpenJob> {
     crate::init_logging();
+    let spin = spin(options.as_ref())?;
     let mut options = to_engine(options)?;
     options.default_table_key = default_schema.map(params::key_schema).transpose()?;
     let path = PathBuf::from(path);
@@ -122,8 +123,10 @@ pub fn open_database(
         other => return Err(crate::error::validation(format!("unknown open mode '{other}'"))),
     };
     Ok(job(
-        move || open(&path, options),
-        |db| Ok(NativeDb { db: Mutex::new(Some(db)), order: WriteOrder::new(), writer: Mutex::default() }),
+        move || open(&path, options).map(|db| (db, spin)),
+        |(db, spin)| {
+            Ok(NativeDb { db: Mutex::new(Some(db)), order: WriteOrder::new(), writer: Mutex::new(Writer::new(spin)) })
+        },
     ))
 }
 
@@ -361,7 +364,14 @@ impl NativeDb {
     pub fn close(&self) {
         self.db.lock().take();
         // The write thread settles the calls already queued, then ends.
-        *self.writer.lock() = Writer::default();
+        self.writer.lock().stop();
+    }
+
+    /// How long, in µs, a thread waiting for this handle's calls spins before it sleeps
+    /// (`spinMicros`, or the default for this machine): JavaScript spins as long as the write thread.
+    #[napi(getter)]
+    pub fn spin_micros(&self) -> u32 {
+        u32::try_from(self.writer.lock().spin().as_micros()).unwrap_or(u32::MAX)
     }
 
     #[napi(getter)]

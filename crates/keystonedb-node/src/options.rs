@@ -1,6 +1,8 @@
 //! Options as JavaScript passes them, converted to the engine's. Every field is optional and
 //! documented on `DatabaseOptions` in `src/options.ts`; unset fields keep the engine's defaults.
 
+use std::time::Duration;
+
 use keystone_core::{Compression, Durability, Options};
 use napi_derive::napi;
 
@@ -30,6 +32,30 @@ pub struct NativeOptions {
     pub l0_stop_trigger: Option<u32>,
     pub obsolete_file_retention_ms: Option<f64>,
     pub compaction: Option<NativeCompactionOptions>,
+    /// Not an engine option: how long the binding's waiting threads spin (`spin`).
+    pub spin_micros: Option<u32>,
+}
+
+/// Longest spin an application may ask for: past a few fsyncs, sleeping costs nothing measurable.
+const MAX_SPIN_MICROS: u32 = 10_000;
+/// The spin when the application sets none: a durable put's round trip on a 2-vCPU virtual
+/// machine, so the thread that awaits it is still awake when it ends (`writer.rs`).
+const DEFAULT_SPIN_MICROS: u64 = 200;
+
+/// How long a thread that waits for this handle's calls keeps polling before it sleeps: the
+/// write thread after each call here, JavaScript's thread while a call runs (`src/session.ts`).
+/// By default none with one CPU, where a spinning thread takes the CPU from the one it waits for.
+pub fn spin(o: Option<&NativeOptions>) -> napi::Result<Duration> {
+    match o.and_then(|o| o.spin_micros) {
+        Some(us) if us > MAX_SPIN_MICROS => {
+            Err(validation(format!("spinMicros must be a whole number from 0 to {MAX_SPIN_MICROS}, not {us}")))
+        }
+        Some(us) => Ok(Duration::from_micros(u64::from(us))),
+        None if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 => {
+            Ok(Duration::from_micros(DEFAULT_SPIN_MICROS))
+        }
+        None => Ok(Duration::ZERO),
+    }
 }
 
 pub fn durability(s: &str) -> napi::Result<Durability> {

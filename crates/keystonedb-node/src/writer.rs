@@ -6,7 +6,7 @@
 //! a thread that fsyncs and back. On this kind of host (virtual CPUs that halt when idle) waking
 //! an idle thread costs tens of µs each way, as much as a third of the fsync. libuv's workers
 //! sleep on a condition variable as soon as their queue is empty. This thread instead spins for
-//! `SPIN` after each call (RocksDB's write thread does the same, `max_yield_usec`), so the next
+//! `spinMicros` (200 µs by default) after each call (RocksDB's write thread does the same, `max_yield_usec`), so the next
 //! write of a caller that awaits each put finds it awake. Measured: a durable put with 1 in
 //! flight 177–243 → 144–151 µs, and without fsync 52–62 → 31–35 µs, on a 2-vCPU virtual machine.
 //!
@@ -26,8 +26,9 @@
 //! promise still pending when its environment tears down (a worker thread ending) is aborted by
 //! napi-rs' cleanup hook; settling it later does nothing.
 //!
-//! Costs: up to `SPIN` of CPU after each call on a thread that would otherwise sleep. With one
-//! CPU, spinning would take the CPU from the thread that makes the next write, so it is off.
+//! Costs: up to the spin of CPU after each call on a thread that would otherwise sleep. With one
+//! CPU, spinning would take the CPU from the thread that makes the next write, so it is off by
+//! default (`options::spin`); `spinMicros: 0` turns it off everywhere.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
@@ -40,8 +41,6 @@ use crate::error::{io, to_napi};
 
 /// Calls whose packed writes are at most this many bytes run here; larger ones on the pool.
 pub const DIRECT_MAX_BYTES: usize = 64 * 1024;
-/// How long the thread keeps looking for the next call before it sleeps.
-const SPIN: Duration = Duration::from_micros(200);
 
 /// Each write's error message, or `None` for a write that landed.
 pub type WriteErrors = Vec<Option<String>>;
@@ -54,12 +53,26 @@ struct Call {
 }
 
 /// The sending side of one handle's write thread; dropping it lets the thread end.
-#[derive(Default)]
 pub struct Writer {
     queue: Option<Sender<Call>>,
+    /// How long the thread keeps looking for the next call before it sleeps.
+    spin: Duration,
 }
 
 impl Writer {
+    pub fn new(spin: Duration) -> Writer {
+        Writer { queue: None, spin }
+    }
+
+    pub fn spin(&self) -> Duration {
+        self.spin
+    }
+
+    /// Lets the thread end once it has settled the calls already queued.
+    pub fn stop(&mut self) {
+        self.queue = None;
+    }
+
     /// Queues `work` on the write thread (starting it if needed) and returns its promise. Every
     /// promise made here is settled, here or by the thread: an unsettled one would never resolve
     /// and would keep the event loop alive.
@@ -70,7 +83,7 @@ impl Writer {
         for _ in 0..2 {
             let queue = match &self.queue {
                 Some(q) => q,
-                None => match start() {
+                None => match start(self.spin) {
                     Ok(q) => self.queue.insert(q),
                     Err(e) => {
                         call.deferred.reject(e);
@@ -91,9 +104,8 @@ impl Writer {
     }
 }
 
-fn start() -> napi::Result<Sender<Call>> {
+fn start(spin: Duration) -> napi::Result<Sender<Call>> {
     let (queue, calls) = channel();
-    let spin = if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 { SPIN } else { Duration::ZERO };
     std::thread::Builder::new()
         .name("kstone-write".into())
         .spawn(move || run(&calls, spin))
