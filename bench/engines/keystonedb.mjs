@@ -61,6 +61,10 @@ export default {
   put(db, key, item) {
     return db.put(Object.assign(keyFor(idOf(key)), item), { durability: 'sync' });
   },
+  /** A put acknowledged after write(2), fsynced within 10 ms: what dynalite's put guarantees and more. */
+  putBuffered(db, key, item) {
+    return db.put(Object.assign(keyFor(idOf(key)), item), { durability: 'buffered' });
+  },
   del(db, key) {
     return db.delete(keyFor(idOf(key)), { durability: 'sync' });
   },
