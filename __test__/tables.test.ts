@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Database, ResourceInUseError, ResourceNotFoundError, TableSchema, ValidationError } from '../dist/index.js';
+import {
+  ClosedError,
+  Database,
+  ResourceInUseError,
+  ResourceNotFoundError,
+  TableSchema,
+  ValidationError,
+} from '../dist/index.js';
 import { tempDir } from './helpers';
 
 const base = tempDir('kstone-tables-');
@@ -38,6 +45,29 @@ describe('tables and schemas', () => {
     const t3 = await again.createTable('orders', orders);
     expect(await t3.get({ customerId: 'c1', orderedAt: 3 })).toBeUndefined();
     await again.close();
+  });
+
+  it('getSync on a table object follows the table through close, delete and create again', async () => {
+    // getSync without projection reads through a reader bound to the table object on first use
+    // (reader.rs); it must see what a method call would.
+    const db = await Database.create(fresh());
+    const t = await db.createTable('orders', orders);
+    const t2 = db.table<typeof orders>('orders');
+    await t.put({ customerId: 'c1', orderedAt: 1, v: 'first' });
+    expect(t.getSync({ customerId: 'c1', orderedAt: 1 })).toEqual({ customerId: 'c1', orderedAt: 1, v: 'first' });
+    expect(t2.getSync({ customerId: 'c1', orderedAt: 1 })?.v).toBe('first');
+    await db.deleteTable('orders');
+    expect(() => t.getSync({ customerId: 'c1', orderedAt: 1 })).toThrow(ResourceNotFoundError);
+    await db.createTable('orders', orders);
+    expect(t.getSync({ customerId: 'c1', orderedAt: 1 })).toBeUndefined();
+    await t2.put({ customerId: 'c1', orderedAt: 1, v: 'second' });
+    expect(t.getSync({ customerId: 'c1', orderedAt: 1 })?.v).toBe('second');
+    // A bad key still gets the schema's message, and a projection takes the other path.
+    expect(() => t.getSync({ customerId: 'c1' } as never)).toThrow(ValidationError);
+    expect(t.getSync({ customerId: 'c1', orderedAt: 1 }, { projectionExpression: 'v' })).toEqual({ v: 'second' });
+    await db.close();
+    expect(() => t.getSync({ customerId: 'c1', orderedAt: 1 })).toThrow(ClosedError);
+    expect(() => db.getSync({ pk: 'x' })).toThrow(ClosedError);
   });
 
   it('reports ResourceInUse, ResourceNotFound and bad names and schemas', async () => {

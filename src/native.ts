@@ -8,6 +8,8 @@ import type * as Binding from '../binding';
 
 export type NativeBinding = typeof Binding;
 export type NativeDb = Binding.NativeDb;
+/** One table of one handle, read by `readItem` (`crates/keystonedb-node/src/reader.rs`). */
+export type TableReader = ReturnType<NativeDb['tableReader']>;
 
 function describe(err: unknown): string[] {
   const lines: string[] = [];

@@ -18,7 +18,7 @@
  */
 import { PackedWrites } from './codec';
 import { ClosedError, fromNative } from './errors';
-import { type NativeDb, native } from './native';
+import { type NativeDb, native, type TableReader } from './native';
 import type { Durability } from './options';
 
 /** Taken at load, so that fake timers installed later (a test's) do not stop the spin. */
@@ -112,6 +112,20 @@ export class Session {
       return await p;
     } finally {
       this.#running.delete(p);
+    }
+  }
+
+  /** A reader of `table` for `readItem`: a point read without a method call's cost (`reader.rs`). */
+  tableReader(table: string): TableReader {
+    return this.runSync((db) => db.tableReader(table));
+  }
+
+  /** `getSync` without projection: the item's length in `out`, or -1 (see `NativeDb.getSync`). */
+  readItem(reader: TableReader, key: Uint8Array, out: Buffer): number {
+    try {
+      return native.readItem(reader, key, out);
+    } catch (err) {
+      throw fromNative(err);
     }
   }
 

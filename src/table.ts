@@ -7,6 +7,7 @@ import * as check from './check';
 import { decodeItem, decodeItems, encodeItem, encodeTransient, type Item } from './codec';
 import { describe as describeNative } from './describe';
 import { ConditionalCheckFailedError, ValidationError } from './errors';
+import type { TableReader } from './native';
 import type {
   DeleteOptions,
   ExpressionAttributes,
@@ -151,6 +152,8 @@ function scanParams(p: ScanParams) {
 export class Table<K extends AnyKey = AnyKey> {
   readonly #session: Session;
   readonly name: string;
+  /** This table's reader for `getSync` without projection, made on first use. */
+  #reader: TableReader | undefined;
 
   /** @internal Use `db.table(name)` or `db.createTable(name, schema)`. */
   constructor(session: Session, name: string) {
@@ -208,16 +211,24 @@ export class Table<K extends AnyKey = AnyKey> {
   getSync(key: K, options?: GetOptions): Item | undefined {
     checkGet(options);
     const data = encodeTransient(key);
+    const plain = options?.projectionExpression === undefined && options?.expressionAttributeNames === undefined;
     for (;;) {
       const out = scratch;
-      const n = this.#session.runSync((db) =>
-        db.getSync(this.name, data, out, options?.projectionExpression, options?.expressionAttributeNames),
-      );
+      const n = plain
+        ? this.#session.readItem(this.#tableReader(), data, out)
+        : this.#session.runSync((db) =>
+            db.getSync(this.name, data, out, options?.projectionExpression, options?.expressionAttributeNames),
+          );
       if (n < 0) return undefined;
       if (n <= out.length) return decodeItem(out.subarray(0, n), options?.wrapNumbers);
       // Larger than the scratch buffer: nothing was copied; grow it and read again.
       scratch = Buffer.allocUnsafeSlow(n);
     }
+  }
+
+  #tableReader(): TableReader {
+    if (this.#reader === undefined) this.#reader = this.#session.tableReader(this.name);
+    return this.#reader;
   }
 
   /** Deletes the item with `key` (a missing item is not an error); optionally only if a condition holds. */

@@ -20,12 +20,13 @@ use crate::params::{
     self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeTableDescription,
     NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite,
 };
+use crate::reader::{copy_out, Slot, TableReader};
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
 use crate::writer::{WriteErrors, Writer, DIRECT_MAX_BYTES};
 
 #[napi]
 pub struct NativeDb {
-    db: Mutex<Option<Db>>,
+    db: Slot,
     /// The order this handle's writes were issued in (each JavaScript thread has its own handle).
     order: Arc<WriteOrder>,
     writer: Mutex<Writer>,
@@ -125,7 +126,11 @@ pub fn open_database(
     Ok(job(
         move || open(&path, options).map(|db| (db, spin)),
         |(db, spin)| {
-            Ok(NativeDb { db: Mutex::new(Some(db)), order: WriteOrder::new(), writer: Mutex::new(Writer::new(spin)) })
+            Ok(NativeDb {
+                db: Arc::new(Mutex::new(Some(db))),
+                order: WriteOrder::new(),
+                writer: Mutex::new(Writer::new(spin)),
+            })
         },
     ))
 }
@@ -223,26 +228,26 @@ impl NativeDb {
     }
 
     /// `get` on the calling thread: no thread hop, for data served from memory. The item is
-    /// copied into `out`, a buffer JavaScript keeps and reuses, so no buffer is created per
-    /// call (an external buffer costs a finalizer and a sweep). Returns -1 when there is no
-    /// item, else the item's length; a length past `out.length` means nothing was copied and
-    /// the caller retries with a buffer that large.
+    /// copied into `out` (`reader::copy_out`; an external buffer would cost a finalizer and a
+    /// sweep). A read without projection takes `readItem` instead (`reader.rs`).
     #[napi]
     pub fn get_sync(
         &self,
         table: String,
         key: &[u8],
-        mut out: BufferSlice,
+        out: BufferSlice,
         projection: Option<String>,
         names: Option<HashMap<String, String>>,
     ) -> napi::Result<i64> {
         let db = self.handle()?;
-        let item = db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?;
-        let Some(item) = item else { return Ok(-1) };
-        if let Some(dest) = out.get_mut(..item.len()) {
-            dest.copy_from_slice(&item);
-        }
-        i64::try_from(item.len()).map_err(|_| crate::error::validation("an item is too large to return"))
+        copy_out(db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?, out)
+    }
+
+    /// A reader of `table` for `readItem`; it fails with `Closed` once this handle is closed.
+    #[napi(ts_return_type = "ExternalObject<'TableReader'>")]
+    pub fn table_reader(&self, table: String) -> napi::Result<External<TableReader>> {
+        self.handle()?;
+        Ok(External::new(TableReader::new(Arc::clone(&self.db), table)))
     }
 
     /// Applies an update expression; resolves with what `returnValues` asked for, or null.

@@ -9,6 +9,7 @@ mod error;
 mod options;
 mod params;
 mod probe;
+mod reader;
 mod stats;
 mod writer;
 
