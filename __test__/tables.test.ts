@@ -65,9 +65,13 @@ describe('tables and schemas', () => {
     // A bad key still gets the schema's message, and a projection takes the other path.
     expect(() => t.getSync({ customerId: 'c1' } as never)).toThrow(ValidationError);
     expect(t.getSync({ customerId: 'c1', orderedAt: 1 }, { projectionExpression: 'v' })).toEqual({ v: 'second' });
-    await db.close();
+    db.getSync({ pk: 'x' }); // the default table's reader, bound before close
+    const closing = db.close();
+    // Refused from the moment close() is called, not only once the handle is released.
     expect(() => t.getSync({ customerId: 'c1', orderedAt: 1 })).toThrow(ClosedError);
     expect(() => db.getSync({ pk: 'x' })).toThrow(ClosedError);
+    await closing;
+    expect(() => t.getSync({ customerId: 'c1', orderedAt: 1 })).toThrow(ClosedError);
   });
 
   it('reports ResourceInUse, ResourceNotFound and bad names and schemas', async () => {

@@ -122,6 +122,8 @@ export class Session {
 
   /** `getSync` without projection: the item's length in `out`, or -1 (see `NativeDb.getSync`). */
   readItem(reader: TableReader, key: Uint8Array, out: Buffer): number {
+    // Closing refuses new calls at once, before the handle is released (see `close`).
+    if (this.#native === undefined) throw new ClosedError();
     try {
       return native.readItem(reader, key, out);
     } catch (err) {

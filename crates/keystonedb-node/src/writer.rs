@@ -6,9 +6,11 @@
 //! a thread that fsyncs and back. On this kind of host (virtual CPUs that halt when idle) waking
 //! an idle thread costs tens of µs each way, as much as a third of the fsync. libuv's workers
 //! sleep on a condition variable as soon as their queue is empty. This thread instead spins for
-//! `spinMicros` (200 µs by default) after each call (RocksDB's write thread does the same, `max_yield_usec`), so the next
-//! write of a caller that awaits each put finds it awake. Measured: a durable put with 1 in
-//! flight 177–243 → 144–151 µs, and without fsync 52–62 → 31–35 µs, on a 2-vCPU virtual machine.
+//! `spinMicros` (200 µs by default) after each call (RocksDB's write thread does the same,
+//! `max_yield_usec`), so the next write of a caller that awaits each put finds it awake.
+//! Measured: a durable put with 1 in flight 177–243 → 144–151 µs, and without fsync
+//! 52–62 → 31–35 µs, on a 2-vCPU virtual machine. JavaScript's thread spins too while a call is
+//! in flight (`src/session.ts`), so that the answer does not have to wake it either.
 //!
 //! Larger calls (a tick of a bulk load sent in parts) still go to the libuv pool: there, the
 //! unpacking and checking of one part overlaps the commit of the previous one, which a single
