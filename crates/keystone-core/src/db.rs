@@ -8,8 +8,9 @@
 //! Reads take no lock across I/O: they read the memtables under a short read lock, then an
 //! `Arc` of the current version. Flushes and compactions install new versions through the
 //! manifest (`install`), which swaps the `Arc`; files a version drops are deleted only once no
-//! reader holds that version and `obsolete_file_retention_ms` has passed. Lock order, where
-//! several are held: `bg` → `mem` → `version`; `wal` → `mem`; `manifest` → `version`.
+//! reader holds that version or an older one and `obsolete_file_retention_ms` has passed. Lock
+//! order, where several are held: `bg` → `mem` → `version`; `wal` → `mem`; `manifest` →
+//! `obsolete` → `version`.
 //! Inside one process a registry keyed by canonical path hands every opener the same engine
 //! (worker threads share it and its lock); the engine closes when its last handle is dropped.
 
@@ -77,12 +78,26 @@ pub(crate) struct Background {
     pub error: Option<String>,
 }
 
-/// Files that a version dropped, deleted once `version` has no other holder and the retention
-/// time has passed.
+/// Files that install number `install` dropped, deleted once the retention time has passed and
+/// no reader holds a version from before that install (see [`Retired`]).
 struct Obsolete {
     paths: Vec<PathBuf>,
-    version: Arc<Version>,
+    install: u64,
     since: Instant,
+}
+
+/// Every version an install replaced that a reader may still hold, and the obsolete files.
+///
+/// A file dropped by install `i` is in the version `i` replaced and may be in any older one: a
+/// reader that took its version before an earlier install still lists it. So it is deleted only
+/// once every version replaced at installs up to `i` is gone, not only the one `i` replaced
+/// (that rule let a read holding an older version find a file deleted under it, when a second
+/// compaction dropped a file the first had kept: the power-loss sweep caught it in `verify`).
+#[derive(Default)]
+struct Retired {
+    installs: u64,
+    versions: Vec<(u64, Weak<Version>)>,
+    pending: Vec<Obsolete>,
 }
 
 pub(crate) struct Inner {
@@ -115,7 +130,7 @@ pub(crate) struct Inner {
     pub flush_bytes: AtomicU64,
     /// fsyncs of the WAL so far: with group commit, fewer than the writes they made durable.
     pub wal_syncs: AtomicU64,
-    obsolete: Mutex<Vec<Obsolete>>,
+    obsolete: Mutex<Retired>,
     /// Client request tokens of recent transactions: token → (request hash, when).
     pub tx_tokens: Mutex<HashMap<String, (u64, Instant)>>,
     /// Serializes flushes (the flusher thread and `flush()`).
@@ -390,7 +405,7 @@ impl Inner {
             counters: CompactionCounters::default(),
             flush_bytes: AtomicU64::new(0),
             wal_syncs: AtomicU64::new(0),
-            obsolete: Mutex::new(Vec::new()),
+            obsolete: Mutex::new(Retired::default()),
             flush_lock: Mutex::new(()),
             tx_tokens: Mutex::new(HashMap::new()),
             lock: Mutex::new(Some(lock)),
@@ -496,26 +511,33 @@ impl Inner {
         if seq == first_seq {
             return results;
         }
-        let written = wal.append(&records).and_then(|()| if must_sync { wal.sync() } else { Ok(()) });
+        let appended = wal.append(&records);
         wal.keep_buffer(records);
-        if must_sync && written.is_ok() {
-            self.wal_syncs.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Err(e) = written {
+        if let Err(e) = appended {
             self.poison(&e);
             return fail_all(&e, group.len());
         }
+        let n = group.len();
+        let active = Arc::clone(&self.mem.read().active);
+        // The memtable takes the group before the fsync ends (see `apply_while_syncing`), but
+        // nothing of it is visible until `visible_seq` moves below, after the fsync.
+        let applied = if must_sync {
+            apply_while_syncing(&wal, &active, first_seq, group, &results, seq - first_seq)
+        } else {
+            apply_group(&active, first_seq, group, &results);
+            Ok(())
+        };
+        if must_sync && applied.is_ok() {
+            self.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Err(e) = applied {
+            // The entries stay in the memtable above `visible_seq`, never to be published:
+            // a poisoned database takes no more writes until it is reopened.
+            self.poison(&e);
+            return fail_all(&e, n);
+        }
         if !must_sync {
             self.dirty.store(true, Ordering::Release);
-        }
-        let active = Arc::clone(&self.mem.read().active);
-        let mut base = first_seq;
-        for (p, r) in group.into_iter().zip(&results) {
-            if r.is_ok() {
-                let n = p.batch.len() as u64;
-                active.apply(base, p.batch);
-                base += n;
-            }
         }
         self.next_seq.store(seq, Ordering::Relaxed);
         self.visible_seq.store(seq - 1, Ordering::Release);
@@ -540,7 +562,75 @@ impl Inner {
         }
         results
     }
+}
 
+/// Entries in a group past which its memtable inserts run on a second thread while the leader
+/// waits for the WAL's fsync. Starting and joining a thread costs ~60 µs on a 2-vCPU virtual
+/// machine, and an entry's insert ~0.65 µs, so a smaller group gains little or loses.
+const PARALLEL_APPLY_ENTRIES: u64 = 256;
+
+/// Inserts the group's committed batches (those whose result is `Ok`) into the memtable at
+/// consecutive sequence numbers from `first_seq`.
+fn apply_group(active: &Memtable, first_seq: u64, group: Vec<Pending>, results: &[Result<u64>]) {
+    let mut base = first_seq;
+    for (p, r) in group.into_iter().zip(results) {
+        if r.is_ok() {
+            let n = p.batch.len() as u64;
+            active.apply(base, p.batch);
+            base += n;
+        }
+    }
+}
+
+/// fsyncs the WAL and applies the group to the memtable at the same time: a large group's
+/// inserts run on a scoped thread while this one waits for the disk (during a bulk load a group
+/// of 500 writes spent ~320 µs in the memtable and ~260 µs in the fsync, one after the other).
+/// The inserts are not visible to readers until the leader publishes `visible_seq`, after both,
+/// so a write is still visible only once it is durable. Small groups, or a thread the OS will
+/// not start, apply on this thread after the fsync.
+fn apply_while_syncing(
+    wal: &WalWriter,
+    active: &Arc<Memtable>,
+    first_seq: u64,
+    group: Vec<Pending>,
+    results: &[Result<u64>],
+    entries: u64,
+) -> Result<()> {
+    if entries < PARALLEL_APPLY_ENTRIES {
+        wal.sync()?;
+        apply_group(active, first_seq, group, results);
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        // The group goes over a channel, not into the closure, so that it is still here if the
+        // thread cannot be started.
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<Pending>>();
+        let applier = std::thread::Builder::new().name("kstone-apply".into()).spawn_scoped(scope, move || {
+            if let Ok(group) = rx.recv() {
+                apply_group(active, first_seq, group, results);
+            }
+        });
+        let Ok(applier) = applier else {
+            wal.sync()?;
+            apply_group(active, first_seq, group, results);
+            return Ok(());
+        };
+        if let Err(returned) = tx.send(group) {
+            // The thread ended without its group (it cannot, short of a bug): apply it here.
+            let _ = applier.join();
+            wal.sync()?;
+            apply_group(active, first_seq, returned.0, results);
+            return Ok(());
+        }
+        let synced = wal.sync();
+        match applier.join() {
+            Ok(()) => synced,
+            Err(_) => Err(Error::new(ErrorCode::Io, "applying a commit group to the memtable failed")),
+        }
+    })
+}
+
+impl Inner {
     /// Freezes the active memtable for flushing, if it holds anything. Holding the WAL lock
     /// keeps the commit leader out, so the frozen memtable is exactly the sealed segments.
     pub(crate) fn freeze_active(&self) -> Result<()> {
@@ -591,27 +681,39 @@ impl Inner {
         }
         manifest.install(&edit)?;
         let next = Arc::new(manifest.current().clone());
+        // Recorded under the manifest lock, so install numbers follow the order of versions.
+        let mut retired = self.obsolete.lock();
         let old = std::mem::replace(&mut *self.version.write(), next);
-        drop(manifest);
+        retired.installs += 1;
+        let install = retired.installs;
+        retired.versions.push((install, Arc::downgrade(&old)));
         if !obsolete.is_empty() {
-            self.obsolete.lock().push(Obsolete { paths: obsolete, version: old, since: Instant::now() });
+            retired.pending.push(Obsolete { paths: obsolete, install, since: Instant::now() });
         }
+        drop(retired);
+        drop(old);
+        drop(manifest);
         Ok(())
     }
 
-    /// Deletes obsolete files whose retention has passed and that no reader can still reach.
+    /// Deletes obsolete files whose retention has passed and that no reader can still reach:
+    /// no version from before the install that dropped them is still held.
     pub(crate) fn purge_obsolete(&self) {
         let retention = Duration::from_millis(self.options.obsolete_file_retention_ms);
-        let mut list = self.obsolete.lock();
-        list.retain(|o| {
-            if o.since.elapsed() < retention || Arc::strong_count(&o.version) > 1 {
+        let mut retired = self.obsolete.lock();
+        retired.versions.retain(|(_, v)| v.strong_count() > 0);
+        let oldest_held = retired.versions.first().map_or(u64::MAX, |(i, _)| *i);
+        let tables = &self.tables;
+        let vfs = &self.options.vfs;
+        retired.pending.retain(|o| {
+            if o.since.elapsed() < retention || o.install >= oldest_held {
                 return true;
             }
             for p in &o.paths {
                 if let Some(n) = p.file_name().and_then(|n| n.to_str()).and_then(crate::tables::parse_sst_name) {
-                    self.tables.evict(n);
+                    tables.evict(n);
                 }
-                match self.options.vfs.remove(p) {
+                match vfs.remove(p) {
                     Ok(()) => tracing::debug!(file = %p.display(), "deleted obsolete file"),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => tracing::warn!(file = %p.display(), error = %e, "could not delete obsolete file"),
@@ -662,6 +764,57 @@ mod tests {
 
     fn opts(durability: Durability) -> Options {
         Options { durability, ..Options::default() }
+    }
+
+    fn sst_files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sst"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A reader holding a version from before two installs: the first (a flush) keeps file A,
+    /// the second (a compaction) drops it. A is deleted only once that reader lets go, though
+    /// the version the compaction replaced has no holder.
+    #[test]
+    fn an_obsolete_file_outlives_every_older_version_still_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            obsolete_file_retention_ms: 0,
+            compaction: crate::CompactionOptions { enabled: false, ..Default::default() },
+            ..opts(Durability::None)
+        };
+        let db = Db::create(dir.path(), options).unwrap();
+        db.put(KS, b"a".to_vec(), b"1".to_vec(), None).unwrap();
+        db.flush().unwrap();
+        let first = sst_files(dir.path());
+        let held = Arc::clone(&db.inner().version.read());
+        db.put(KS, b"b".to_vec(), b"2".to_vec(), None).unwrap();
+        db.flush().unwrap();
+        db.compact().unwrap();
+        let live: Vec<String> =
+            db.inner().version.read().all_files().map(|f| crate::tables::sst_name(f.file_number)).collect();
+        let dropped: Vec<&String> = first.iter().filter(|f| !live.contains(f)).collect();
+        assert!(!dropped.is_empty(), "the compaction dropped none of {first:?}");
+        let now = sst_files(dir.path());
+        for f in &dropped {
+            assert!(now.contains(f), "{f} was deleted while a reader held a version listing it");
+        }
+        // The held version still reads through its files.
+        for f in held.all_files() {
+            db.inner().tables.get(f.file_number).unwrap();
+        }
+        drop(held);
+        db.flush().unwrap(); // purges
+        let last = sst_files(dir.path());
+        for f in &dropped {
+            assert!(!last.contains(f), "{f} outlived every reader: {last:?}");
+        }
+        assert_eq!(db.get(KS, b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(db.get(KS, b"b").unwrap(), Some(b"2".to_vec()));
     }
 
     #[test]
