@@ -181,21 +181,27 @@ fn a_failure_during_recovery_is_an_error_and_the_next_open_recovers() {
     assert!(truncates > 0, "no recovery truncated a torn WAL tail");
 }
 
-/// A group large enough that the memtable takes it on a second thread while the WAL's fsync
-/// runs (`apply_while_syncing`), whose fsync then fails: the write fails, none of its keys is
-/// ever readable, the database is poisoned, and after a power loss the batch is whole or absent.
-#[test]
-fn a_large_group_whose_fsync_fails_is_never_visible() {
+/// Keys of a group large enough that the memtable takes it on a second thread while the WAL's
+/// fsync runs (`apply_while_syncing`), and a fresh database on a simulated disk.
+fn large_group(name: &str) -> (SimFs, PathBuf, keystone_core::Options, Db, Vec<Vec<u8>>, WriteBatch) {
     let fs = SimFs::new();
-    let path = PathBuf::from("/sim/iofault-large-group");
+    let path = PathBuf::from(format!("/sim/iofault-{name}"));
     let options = workload::options(&fs);
     let db = Db::create(&path, options.clone()).unwrap();
-    db.put(common::KS, b"before".to_vec(), b"1".to_vec(), None).unwrap();
     let keys: Vec<Vec<u8>> = (0..300).map(|j| format!("large#{j:03}").into_bytes()).collect();
     let mut batch = WriteBatch::new();
     for k in &keys {
-        batch.put(common::KS, k.clone(), b"v".to_vec());
+        batch.put(common::KS, k.clone(), [b"v:".as_slice(), k].concat());
     }
+    (fs, path, options, db, keys, batch)
+}
+
+/// A large group whose fsync fails: the write fails, none of its keys is ever readable, the
+/// database is poisoned, and after a power loss the batch is whole or absent.
+#[test]
+fn a_large_group_whose_fsync_fails_is_never_visible() {
+    let (fs, path, options, db, keys, batch) = large_group("large-group");
+    db.put(common::KS, b"before".to_vec(), b"1".to_vec(), None).unwrap();
     fs.fail_at(Op::Sync, 1, ErrorKind::Other);
     let err = db.write(batch, None).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io, "{err}");
@@ -213,23 +219,19 @@ fn a_large_group_whose_fsync_fails_is_never_visible() {
     assert_eq!(db.get(common::KS, b"before").unwrap(), Some(b"1".to_vec()));
 }
 
-/// The same group with a working disk: it lands whole, and reads see it at once.
+/// The same group with a working disk: it lands whole, reads see it at once, and it survives
+/// a power loss.
 #[test]
 fn a_large_group_commits_whole() {
-    let fs = SimFs::new();
-    let path = PathBuf::from("/sim/iofault-large-group-ok");
-    let options = workload::options(&fs);
-    let db = Db::create(&path, options.clone()).unwrap();
-    let mut batch = WriteBatch::new();
-    for j in 0..300 {
-        batch.put(common::KS, format!("large#{j:03}").into_bytes(), format!("v{j}").into_bytes());
-    }
+    let (fs, path, options, db, keys, batch) = large_group("large-group-ok");
     db.write(batch, None).unwrap();
-    for j in 0..300 {
-        assert_eq!(db.get(common::KS, format!("large#{j:03}").as_bytes()).unwrap(), Some(format!("v{j}").into_bytes()));
+    for k in &keys {
+        assert_eq!(db.get(common::KS, k).unwrap(), Some([b"v:".as_slice(), k].concat()));
     }
     drop(db);
     fs.power_loss(Loss::Drop);
     let db = Db::open(&path, options, false).unwrap();
-    assert_eq!(db.get(common::KS, b"large#299").unwrap(), Some(b"v299".to_vec()));
+    for k in &keys {
+        assert_eq!(db.get(common::KS, k).unwrap(), Some([b"v:".as_slice(), k].concat()));
+    }
 }
