@@ -181,8 +181,8 @@ fn a_failure_during_recovery_is_an_error_and_the_next_open_recovers() {
     assert!(truncates > 0, "no recovery truncated a torn WAL tail");
 }
 
-/// Keys of a group large enough that the memtable takes it on a second thread while the WAL's
-/// fsync runs (`apply_while_syncing`), and a fresh database on a simulated disk.
+/// Keys of a group large enough that its WAL fsync runs on a second thread while the memtable
+/// takes it (`apply_while_syncing`), and a fresh database on a simulated disk.
 fn large_group(name: &str) -> (SimFs, PathBuf, keystone_core::Options, Db, Vec<Vec<u8>>, WriteBatch) {
     let fs = SimFs::new();
     let path = PathBuf::from(format!("/sim/iofault-{name}"));

@@ -3,7 +3,7 @@
 //!
 //! One caller thread issues `Sync` puts and deletes over a small key set (so keys are
 //! overwritten many times), multi-key batches over fresh keys (so a torn batch is visible; one
-//! in eight has 256–319 keys, which the commit applies on a second thread during its fsync),
+//! in eight has 256–319 keys, whose WAL fsync the commit runs on a second thread),
 //! gets and range reads (checked against the expected state while the process lives), and
 //! explicit flushes and compactions; background flushes, compactions and WAL rotations run
 //! on their own. A write that returned an error is "in flight": after a reopen its key may
@@ -125,8 +125,8 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
         } else if roll < 62 {
             Some((vec![(key(rng.below(KEYS)), None)], None))
         } else if roll < 74 {
-            // One batch in eight is large enough for the memtable to take it on a second thread
-            // during the WAL's fsync (`apply_while_syncing`).
+            // One batch in eight is large enough for its WAL fsync to run on a second thread
+            // while the memtable takes it (`apply_while_syncing`).
             let n = if rng.below(8) == 0 { 256 + rng.below(64) as usize } else { 2 + rng.below(4) as usize };
             let v = format!("batch@{step}").into_bytes();
             let keys: Vec<Entry> = (0..n).map(|j| (format!("b{step:05}#{j}").into_bytes(), Some(v.clone()))).collect();
