@@ -349,6 +349,46 @@ describe('the boundary', () => {
     await db.close();
   });
 
+  it('commits writes of different ticks that queue up during an fsync as one group, in order', async () => {
+    const db = await Database.create(fresh());
+    const before = db.stats().walSyncs;
+    // 400 puts, two from each of 200 ticks (as requests of a server would make them), none
+    // awaited before the next: they queue up behind the write thread and share fsyncs.
+    const writes: Promise<unknown>[] = [];
+    const settled = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => e,
+      );
+    // A large tick first, committed on the pool: the ticks after it queue up behind it.
+    const large = Array.from({ length: 2000 }, (_, i) => db.put({ pk: `large${i}` }, { durability: 'sync' }));
+    await new Promise<void>((done) => {
+      let i = 0;
+      const next = () => {
+        writes.push(
+          settled(i === 100 ? db.put({ pk: 9 } as never) : db.put({ pk: 'same', v: i }, { durability: 'sync' })),
+        );
+        writes.push(settled(db.put({ pk: `k${i}` }, { durability: 'sync' })));
+        if (++i < 200) setImmediate(next);
+        else done();
+      };
+      next();
+    });
+    const results = await Promise.all(writes);
+    await Promise.all(large);
+    const syncs = db.stats().walSyncs - before;
+    // One fsync per tick would be 200 and more.
+    expect(syncs).toBeGreaterThanOrEqual(1);
+    expect(syncs).toBeLessThanOrEqual(100);
+    // The bad put of tick 100 failed alone; every other write landed, and the last one wins.
+    expect(results.filter((r) => r !== 'ok')).toHaveLength(1);
+    expect(results[200]).toBeInstanceOf(ValidationError);
+    expect(await db.get({ pk: 'same' })).toEqual({ pk: 'same', v: 199 });
+    const page = await db.scan({});
+    expect(page.items).toHaveLength(2201);
+    await db.close();
+  });
+
   it('sends a large tick in parts that apply in the order the writes were issued', async () => {
     const db = await Database.create(fresh());
     const writes: Promise<unknown>[] = [];

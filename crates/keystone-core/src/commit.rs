@@ -50,14 +50,35 @@ impl<T> CommitQueue<T> {
         queued: impl FnOnce(),
         group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>,
     ) -> Result<u64> {
+        self.commit_all_then(vec![work], queued, group).pop().unwrap_or_else(|| Err(no_result()))
+    }
+
+    /// Commits several pieces of work from one caller in the same group, in the order given, and
+    /// returns one result per piece. They are queued together under the lock, so a leader takes
+    /// all of them or none: they cannot straddle two groups. (One thread holding several writes,
+    /// the binding's write thread, gets the grouping that as many threads would.)
+    pub fn commit_all_then(
+        &self,
+        works: Vec<T>,
+        queued: impl FnOnce(),
+        group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>,
+    ) -> Vec<Result<u64>> {
         let mut st = self.state.lock();
-        let ticket = st.next_ticket;
-        st.next_ticket += 1;
-        st.queued.push((ticket, work));
+        if works.is_empty() {
+            queued();
+            return Vec::new();
+        }
+        let first = st.next_ticket;
+        let count = works.len() as u64;
+        st.next_ticket += count;
+        st.queued.extend((first..).zip(works));
         queued();
+        let mine = first..first + count;
         loop {
-            if let Some(result) = st.done.remove(&ticket) {
-                return result;
+            // All of this caller's work is in one group, so its results arrive together.
+            if st.done.contains_key(&first) {
+                let results = mine.map(|t| st.done.remove(&t).unwrap_or_else(|| Err(no_result()))).collect();
+                return results;
             }
             if !st.leader_active {
                 break;
@@ -76,16 +97,18 @@ impl<T> CommitQueue<T> {
         for (t, r) in tickets.into_iter().zip(results) {
             st.done.insert(t, r);
         }
-        let mine = st.done.remove(&ticket);
+        let results = mine.map(|t| st.done.remove(&t).unwrap_or_else(|| Err(no_result()))).collect();
         self.finished.notify_all();
         drop(st);
-        mine.unwrap_or_else(|| {
-            Err(crate::error::Error::new(
-                crate::error::ErrorCode::Io,
-                "internal error: the commit group returned no result for this write",
-            ))
-        })
+        results
     }
+}
+
+fn no_result() -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::ErrorCode::Io,
+        "internal error: the commit group returned no result for this write",
+    )
 }
 
 #[cfg(test)]
@@ -120,5 +143,68 @@ mod tests {
         }
         let g = groups.load(Ordering::Relaxed);
         assert!(g < 16 * 200, "16 contending writers should share groups, got {g} groups");
+    }
+
+    #[test]
+    fn one_callers_several_writes_commit_in_one_group_in_order() {
+        let q = CommitQueue::<u64>::default();
+        let mut groups = Vec::new();
+        let results = q.commit_all_then(
+            vec![7, 8, 9],
+            || {},
+            |items| {
+                groups.push(items.clone());
+                items
+                    .into_iter()
+                    .map(|v| if v == 8 { Err(crate::error::Error::validation("eight")) } else { Ok(v * 10) })
+                    .collect()
+            },
+        );
+        assert_eq!(groups, vec![vec![7, 8, 9]]);
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[0].as_ref().ok(), Some(&70));
+        assert!(results[1].is_err());
+        assert_eq!(results[2].as_ref().ok(), Some(&90));
+        assert!(q.commit_all_then(Vec::new(), || {}, |_| panic!("no group for no work")).is_empty());
+    }
+
+    #[test]
+    fn several_writes_queued_behind_a_leader_are_taken_together() {
+        let q = Arc::new(CommitQueue::<u64>::default());
+        let (entered, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
+        let groups = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let leader = {
+            let (q, entered, release, groups) =
+                (Arc::clone(&q), Arc::clone(&entered), Arc::clone(&release), Arc::clone(&groups));
+            std::thread::spawn(move || {
+                q.commit(1, |items| {
+                    entered.wait();
+                    release.wait();
+                    groups.lock().push(items.clone());
+                    items.into_iter().map(Ok).collect()
+                })
+            })
+        };
+        entered.wait();
+        // The leader is inside its group: these queue behind it and form the next group whole.
+        let follower = {
+            let (q, groups) = (Arc::clone(&q), Arc::clone(&groups));
+            std::thread::spawn(move || {
+                q.commit_all_then(
+                    vec![2, 3, 4],
+                    || {},
+                    |items| {
+                        groups.lock().push(items.clone());
+                        items.into_iter().map(Ok).collect()
+                    },
+                )
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        release.wait();
+        assert_eq!(leader.join().unwrap().ok(), Some(1));
+        let got: Vec<u64> = follower.join().unwrap().into_iter().map(|r| r.unwrap()).collect();
+        assert_eq!(got, vec![2, 3, 4]);
+        assert_eq!(*groups.lock(), vec![vec![1], vec![2, 3, 4]]);
     }
 }

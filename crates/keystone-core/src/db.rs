@@ -276,6 +276,52 @@ impl Db {
         inner.commit.commit_then(pending, move || drop(turn), |group| inner.commit_group(group))
     }
 
+    /// Commits several batches of one caller in one group (one WAL write, at most one fsync),
+    /// each atomically and with its own result, in the order given: what as many threads calling
+    /// [`Db::write_in_turn`] at once would get, from one thread. `turns` are the batches' turns,
+    /// consecutive in one [`crate::WriteOrder`] (see [`Turn::follows`]); the first is waited for
+    /// and all are released once the batches are queued. A batch too large for the WAL fails
+    /// alone; the others still commit.
+    pub fn write_all_in_turns(
+        &self,
+        batches: Vec<(WriteBatch, Option<Durability>)>,
+        turns: Vec<Turn>,
+    ) -> Vec<Result<u64>> {
+        let inner = self.inner();
+        let visible = inner.visible_seq.load(Ordering::Acquire);
+        let mut results: Vec<Option<Result<u64>>> = Vec::with_capacity(batches.len());
+        let mut pending = Vec::with_capacity(batches.len());
+        for (batch, durability) in batches {
+            if batch.is_empty() {
+                results.push(Some(Ok(visible)));
+            } else if let Err(e) = wal::check_fits(&batch) {
+                results.push(Some(Err(e)));
+            } else {
+                let durability = durability.unwrap_or(inner.options.durability);
+                pending.push(Pending { batch, durability, checks: Vec::new() });
+                results.push(None);
+            }
+        }
+        let committed = if pending.is_empty() {
+            Vec::new()
+        } else if let Err(e) = inner.wait_for_room() {
+            pending.iter().map(|_| Err(Error::new(e.code(), e.message()))).collect()
+        } else {
+            if let Some(first) = turns.first() {
+                first.wait();
+            }
+            inner.commit.commit_all_then(pending, move || drop(turns), |group| inner.commit_group(group))
+        };
+        let mut committed = committed.into_iter();
+        results
+            .into_iter()
+            .map(|r| {
+                r.or_else(|| committed.next())
+                    .unwrap_or_else(|| Err(Error::new(ErrorCode::Io, "internal error: a write got no result")))
+            })
+            .collect()
+    }
+
     /// Commits `batch` only if every read in `checks` is still current; otherwise fails with
     /// `TransactionConflict` and writes nothing (the caller reads again and retries).
     pub fn write_checked(

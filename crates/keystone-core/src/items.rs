@@ -106,6 +106,13 @@ pub struct WriteOp {
     pub put: bool,
 }
 
+/// One [`Db::write_items`] call, for [`Db::write_items_grouped`].
+pub struct ItemWrites {
+    pub ops: Vec<WriteOp>,
+    pub atomic: bool,
+    pub durability: Option<Durability>,
+}
+
 /// One table's keys of a batch get.
 pub struct BatchGet {
     pub table: String,
@@ -361,6 +368,43 @@ impl Db {
         durability: Option<Durability>,
         turn: Option<Turn>,
     ) -> Result<Vec<Option<Error>>> {
+        let (batch, errors) = self.items_batch(ops, atomic)?;
+        self.write_in_turn(batch, durability, turn)?;
+        Ok(errors)
+    }
+
+    /// Several calls of [`Db::write_items`] of one caller, committed in one group (one WAL write,
+    /// at most one fsync; `Db::write_all_in_turns`), each with its own result as if made alone.
+    /// `turns` holds the turn of every call, consecutive in one order, even a call that failed
+    /// before it got here (it keeps its place in line).
+    pub fn write_items_grouped(&self, calls: Vec<ItemWrites>, turns: Vec<Turn>) -> Vec<Result<Vec<Option<Error>>>> {
+        let mut prepared: Vec<Result<Vec<Option<Error>>>> = Vec::with_capacity(calls.len());
+        let mut batches = Vec::with_capacity(calls.len());
+        for call in calls {
+            match self.items_batch(call.ops, call.atomic) {
+                Ok((batch, errors)) => {
+                    batches.push((batch, call.durability));
+                    prepared.push(Ok(errors));
+                }
+                Err(e) => prepared.push(Err(e)),
+            }
+        }
+        let mut committed = self.write_all_in_turns(batches, turns).into_iter();
+        prepared
+            .into_iter()
+            .map(|p| {
+                let errors = p?;
+                match committed.next() {
+                    Some(Ok(_)) => Ok(errors),
+                    Some(Err(e)) => Err(e),
+                    None => Err(Error::new(ErrorCode::Io, "internal error: a write got no result")),
+                }
+            })
+            .collect()
+    }
+
+    /// The batch of a [`Db::write_items`] call and each op's validation error.
+    fn items_batch(&self, ops: Vec<WriteOp>, atomic: bool) -> Result<(WriteBatch, Vec<Option<Error>>)> {
         let mut batch = WriteBatch::new();
         let mut errors = Vec::with_capacity(ops.len());
         let mut seen = HashSet::new();
@@ -403,8 +447,7 @@ impl Db {
                 Err(e) => errors.push(Some(e)),
             }
         }
-        self.write_in_turn(batch, durability, turn)?;
-        Ok(errors)
+        Ok((batch, errors))
     }
 
     /// Reads keys across tables at one snapshot; returns each table's found items, in order.
@@ -461,6 +504,55 @@ pub(crate) fn parse_projection_only(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn put_op(pk: &str, v: &str) -> WriteOp {
+        let item = vec![("pk".to_string(), Value::S(pk.into())), ("v".to_string(), Value::S(v.into()))];
+        WriteOp { table: Arc::from(crate::DEFAULT_TABLE), data: encode_item(&item), put: true }
+    }
+
+    fn delete_op(pk: &str) -> WriteOp {
+        let key = vec![("pk".to_string(), Value::S(pk.into()))];
+        WriteOp { table: Arc::from(crate::DEFAULT_TABLE), data: encode_item(&key), put: false }
+    }
+
+    fn value_of(db: &Db, pk: &str) -> Option<Value> {
+        let key = encode_item(&[("pk".to_string(), Value::S(pk.into()))]);
+        let item = db.get_item(crate::DEFAULT_TABLE, &key, None, &HashMap::new()).unwrap()?;
+        decode_item(&item).unwrap().into_iter().find(|(n, _)| n == "v").map(|(_, v)| v)
+    }
+
+    #[test]
+    fn grouped_calls_share_one_fsync_and_keep_their_order_and_their_own_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("db"), crate::Options::default()).unwrap();
+        let order = crate::WriteOrder::new();
+        let sync = Some(Durability::Sync);
+        let calls = vec![
+            ItemWrites { ops: vec![put_op("a", "1"), put_op("b", "1")], atomic: false, durability: sync },
+            // An atomic call with a bad op fails whole and writes nothing.
+            ItemWrites { ops: vec![put_op("c", "1"), delete_op("")], atomic: true, durability: sync },
+            // A non-atomic call: the bad op fails alone.
+            ItemWrites { ops: vec![put_op("a", "2"), delete_op(""), delete_op("b")], atomic: false, durability: sync },
+            ItemWrites { ops: vec![], atomic: false, durability: None },
+        ];
+        let turns: Vec<_> = calls.iter().map(|_| order.take_turn()).collect();
+        let after = order.take_turn();
+        let syncs = db.stats().unwrap().wal_syncs;
+        let results = db.write_items_grouped(calls, turns);
+        assert_eq!(db.stats().unwrap().wal_syncs - syncs, 1, "one fsync for the whole group");
+        assert_eq!(results.len(), 4);
+        assert_eq!(results[0].as_ref().map(|e| e.iter().all(Option::is_none)).ok(), Some(true));
+        assert_eq!(results[1].as_ref().err().map(|e| e.code()), Some(ErrorCode::Validation));
+        let third = results[2].as_ref().unwrap();
+        assert!(third[0].is_none() && third[1].is_some() && third[2].is_none());
+        assert_eq!(results[3].as_ref().map(Vec::len).ok(), Some(0));
+        // Later calls win over earlier ones on the same key; the failed call left nothing.
+        assert_eq!(value_of(&db, "a"), Some(Value::S("2".into())));
+        assert_eq!(value_of(&db, "b"), None);
+        assert_eq!(value_of(&db, "c"), None);
+        // Every turn was released: the next one does not wait.
+        after.wait();
+    }
 
     #[test]
     fn the_canonical_fast_path_only_accepts_text_that_is_canonical() {

@@ -49,7 +49,7 @@ pub use db::Db;
 pub use db::ReadCheck;
 pub use error::{Error, ErrorCode, Result};
 pub use item::{decode_item, encode_item, Item, Value};
-pub use items::{BatchGet, ReturnValues, UpdateRequest, WriteOp, WriteOutcome, WriteRequest};
+pub use items::{BatchGet, ItemWrites, ReturnValues, UpdateRequest, WriteOp, WriteOutcome, WriteRequest};
 pub use key::{KeyAttribute, KeySchema, KeyType};
 pub use options::{CompactionOptions, Durability, Options};
 pub use order::{Turn, WriteOrder};

@@ -81,6 +81,15 @@ impl Turn {
     }
 }
 
+impl Turn {
+    /// Whether this is the turn taken right after `earlier`, of the same order: nothing another
+    /// thread runs can come between them, so one thread may queue both writes at once.
+    pub fn follows(&self, earlier: &Turn) -> bool {
+        Arc::ptr_eq(&self.order, &earlier.order)
+            && matches!((earlier.n, self.n), (Some(a), Some(b)) if a.checked_add(1) == Some(b))
+    }
+}
+
 impl Drop for Turn {
     fn drop(&mut self) {
         if let Some(n) = self.n.take() {
@@ -148,5 +157,15 @@ mod tests {
         assert_eq!(g.next, 0);
         drop(g);
         drop(blocked);
+    }
+
+    #[test]
+    fn a_turn_follows_only_the_one_taken_just_before_it_in_the_same_order() {
+        let (a, b) = (WriteOrder::new(), WriteOrder::new());
+        let (a0, a1, a2) = (a.take_turn(), a.take_turn(), a.take_turn());
+        let b0 = b.take_turn();
+        assert!(a1.follows(&a0) && a2.follows(&a1));
+        assert!(!a2.follows(&a0) && !a0.follows(&a1) && !a0.follows(&a0));
+        assert!(!b0.follows(&a0) && !a1.follows(&b0));
     }
 }

@@ -22,7 +22,7 @@ use crate::params::{
 };
 use crate::reader::{copy_out, Slot, TableReader};
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
-use crate::writer::{WriteErrors, Writer, DIRECT_MAX_BYTES};
+use crate::writer::{WriteCall, WriteErrors, Writer, DIRECT_MAX_BYTES};
 
 #[napi]
 pub struct NativeDb {
@@ -156,16 +156,16 @@ impl NativeDb {
         let direct = packed.len() <= DIRECT_MAX_BYTES;
         // Taken here, on the JavaScript thread, so writes apply in the order they were issued.
         let turn = self.order.take_turn();
+        if direct {
+            let call = WriteCall { db, tables, packed, atomic, durability, turn };
+            return self.writer.lock().submit(env, call).map(Either::A);
+        }
         let work = move || -> keystone_core::Result<WriteErrors> {
             let ops = params::unpack_writes(&tables, &packed)?;
             let errors = db.write_items(ops, atomic, durability, Some(turn))?;
             Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
         };
-        if direct {
-            self.writer.lock().submit(env, Box::new(work)).map(Either::A)
-        } else {
-            Ok(Either::B(job(work, Ok)))
-        }
+        Ok(Either::B(job(work, Ok)))
     }
 
     /// Stores an encoded item: optionally only if a condition holds, optionally returning the

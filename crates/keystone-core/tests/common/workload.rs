@@ -136,42 +136,74 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
             None
         };
         if let Some((entries, batch_index)) = write {
-            let result = if entries.len() == 1 {
-                let (k, v) = entries.first().cloned().unwrap();
-                match v {
-                    Some(v) => db.put(KS, k, v, None),
-                    None => db.delete(KS, k, None),
-                }
-            } else {
+            // One multi-key batch in four commits together with a single put, as one group of
+            // two batches with a result each (`Db::write_all_in_turns`: the binding's write
+            // thread commits the calls queued behind it so).
+            let partner = (batch_index.is_some() && rng.below(4) == 0).then(|| {
+                let k = key(rng.below(KEYS));
+                let v = value(&mut rng, &k, step);
+                vec![(k, Some(v))]
+            });
+            let batch_of = |entries: &[Entry]| {
                 let mut b = WriteBatch::new();
-                for (k, v) in &entries {
-                    b.put(KS, k.clone(), v.clone().unwrap());
+                for (k, v) in entries {
+                    match v {
+                        Some(v) => b.put(KS, k.clone(), v.clone()),
+                        None => b.delete(KS, k.clone()),
+                    }
                 }
-                db.write(b, None)
+                b
             };
-            match result {
-                Ok(_) => {
-                    out.writes_acked += 1;
-                    out.acked_after_io_failure += u64::from(io_failed);
-                    for (k, v) in entries {
-                        expect.history.entry(k.clone()).or_default().push(v.clone());
-                        expect.acked.insert(k, v);
+            let writes: Vec<(Vec<Entry>, Option<usize>, keystone_core::Result<u64>)> = match partner {
+                Some(partner) => {
+                    let mut results = db
+                        .write_all_in_turns(vec![(batch_of(&entries), None), (batch_of(&partner), None)], Vec::new())
+                        .into_iter();
+                    let mut next = || results.next().unwrap_or_else(|| panic!("a batch of the group got no result"));
+                    let first = next();
+                    vec![(entries, batch_index, first), (partner, None, next())]
+                }
+                None => {
+                    let result = if entries.len() == 1 {
+                        let (k, v) = entries.first().cloned().unwrap();
+                        match v {
+                            Some(v) => db.put(KS, k, v, None),
+                            None => db.delete(KS, k, None),
+                        }
+                    } else {
+                        db.write(batch_of(&entries), None)
+                    };
+                    vec![(entries, batch_index, result)]
+                }
+            };
+            let mut failed = false;
+            for (entries, batch_index, result) in writes {
+                match result {
+                    Ok(_) => {
+                        out.writes_acked += 1;
+                        out.acked_after_io_failure += u64::from(io_failed);
+                        for (k, v) in entries {
+                            expect.history.entry(k.clone()).or_default().push(v.clone());
+                            expect.acked.insert(k, v);
+                        }
+                        if let Some(b) = batch_index.and_then(|i| expect.batches.get_mut(i)) {
+                            b.2 = true;
+                        }
                     }
-                    if let Some(b) = batch_index.and_then(|i| expect.batches.get_mut(i)) {
-                        b.2 = true;
+                    Err(e) => {
+                        out.writes_failed += 1;
+                        out.note_untyped(&e);
+                        io_failed |= e.code() == ErrorCode::Io;
+                        for (k, v) in entries {
+                            expect.maybe.entry(k).or_default().push(v);
+                        }
+                        failed = true;
                     }
                 }
-                Err(e) => {
-                    out.writes_failed += 1;
-                    out.note_untyped(&e);
-                    io_failed |= e.code() == ErrorCode::Io;
-                    for (k, v) in entries {
-                        expect.maybe.entry(k).or_default().push(v);
-                    }
-                    if stop_at_error {
-                        return out;
-                    }
-                }
+            }
+            // After every result of the group is recorded: an acknowledged partner counts.
+            if failed && stop_at_error {
+                return out;
             }
             continue;
         }
