@@ -173,6 +173,32 @@ describe('Query', () => {
   });
 });
 
+describe('querySync', () => {
+  it('returns pages larger than its reused buffer whole, and the same pages as query', async () => {
+    const db = await Database.create(fresh(), { durability: 'none' });
+    const t = await db.createTable('events', events);
+    // 300 items of ~1 KiB: a page of 300 KiB, far past the 16 KiB buffer reads start with.
+    const blob = (i: number) => `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26)));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => t.put({ pk: 'p', sk: i, blob: blob(i) })));
+    const q = { keyConditionExpression: 'pk = :p', expressionAttributeValues: { ':p': 'p' } };
+    for (let round = 0; round < 3; round++) {
+      // The first round gets a buffer of its own; later ones fit the grown buffer.
+      const page = t.querySync(q);
+      expect(sks(page.items)).toEqual([...Array(300).keys()]);
+      expect(page.items.every((item) => item.blob === blob(Number(item.sk)))).toBe(true);
+      expect(page).toEqual(await t.query(q));
+      // A small page after a large one reads only its own bytes of the buffer.
+      const small = t.querySync({ ...q, limit: 2 });
+      expect(small.items).toEqual([
+        { pk: 'p', sk: 0, blob: blob(0) },
+        { pk: 'p', sk: 1, blob: blob(1) },
+      ]);
+      expect(small.lastEvaluatedKey).toEqual({ pk: 'p', sk: 1 });
+    }
+    await db.close();
+  });
+});
+
 describe('Scan', () => {
   it('pages through the table and its segments are disjoint and together cover it', async () => {
     const { db, t } = await seeded(1000);

@@ -23,8 +23,9 @@ import type {
 import type { Session } from './session';
 
 /**
- * `getSync` copies the item into this buffer rather than receiving a new one per call; it grows
- * to the largest item read. Decoding copies everything out of it, so reuse is safe.
+ * `getSync` and `querySync` copy the item (the page) into this buffer rather than receiving a new
+ * one per call; it grows to the largest read. Decoding copies everything out of it, so reuse is
+ * safe.
  */
 let scratch = Buffer.allocUnsafeSlow(16 * 1024);
 
@@ -268,10 +269,12 @@ export class Table<K extends AnyKey = AnyKey> {
   /** `query` on the calling thread. */
   querySync(params: QueryParams): Page {
     const p = queryParams(params);
-    return toPage(
-      this.#session.runSync((db) => db.querySync(this.name, p)),
-      params.wrapNumbers === true,
-    );
+    const out = scratch;
+    const page = this.#session.runSync((db) => db.querySync(this.name, p, out));
+    // The items are in the scratch buffer unless they did not fit; then it grows for next time.
+    const items = page.items ?? out.subarray(0, page.itemsLength);
+    if (page.items) scratch = Buffer.allocUnsafeSlow(page.items.length);
+    return toPage({ ...page, items }, params.wrapNumbers === true);
   }
 
   /** Every item a query matches, page after page. */

@@ -17,8 +17,8 @@ use parking_lot::Mutex;
 use crate::error::{closed, to_napi};
 use crate::options::{durability_opt, spin, to_engine, NativeOptions};
 use crate::params::{
-    self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeTableDescription,
-    NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite,
+    self, NativeBatchGet, NativeKeySchema, NativeOutcome, NativePage, NativeQuery, NativeScan, NativeSyncPage,
+    NativeTableDescription, NativeTxAction, NativeTxGet, NativeTxOutcome, NativeUpdate, NativeWrite,
 };
 use crate::reader::{copy_out, Slot, TableReader};
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
@@ -275,10 +275,11 @@ impl NativeDb {
         Ok(job(move || db.query(&table, &q), params::page))
     }
 
+    /// `query` on the calling thread, its items copied into `out` when they fit (`NativeSyncPage`).
     #[napi]
-    pub fn query_sync(&self, table: String, params: NativeQuery) -> napi::Result<NativePage> {
+    pub fn query_sync(&self, table: String, params: NativeQuery, mut out: BufferSlice) -> napi::Result<NativeSyncPage> {
         let db = self.handle()?;
-        params::page(db.query(&table, &params::query(params)?).map_err(to_napi)?)
+        params::sync_page(db.query(&table, &params::query(params)?).map_err(to_napi)?, &mut out)
     }
 
     #[napi(ts_return_type = "Promise<NativePage>")]
