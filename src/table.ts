@@ -104,10 +104,11 @@ function checkRead(p: QueryParams | ScanParams) {
 }
 
 function toPage(
-  p: { items: Buffer; count: number; scannedCount: number; lastEvaluatedKey?: Buffer | null },
+  p: { count: number; scannedCount: number; lastEvaluatedKey?: Buffer | null },
+  items: Buffer,
   wrap: boolean,
 ): Page {
-  const page: Page = { items: decodeItems(p.items, wrap), count: p.count, scannedCount: p.scannedCount };
+  const page: Page = { items: decodeItems(items, wrap), count: p.count, scannedCount: p.scannedCount };
   if (p.lastEvaluatedKey !== undefined && p.lastEvaluatedKey !== null) {
     page.lastEvaluatedKey = decodeItem(p.lastEvaluatedKey, wrap);
   }
@@ -263,7 +264,8 @@ export class Table<K extends AnyKey = AnyKey> {
   /** One page of the items of one partition, in sort-key order. */
   async query(params: QueryParams): Promise<Page> {
     const p = queryParams(params);
-    return toPage(await this.#session.run((db) => db.query(this.name, p)), params.wrapNumbers === true);
+    const page = await this.#session.run((db) => db.query(this.name, p));
+    return toPage(page, page.items, params.wrapNumbers === true);
   }
 
   /** `query` on the calling thread. */
@@ -274,7 +276,7 @@ export class Table<K extends AnyKey = AnyKey> {
     // The items are in the scratch buffer unless they did not fit; then it grows for next time.
     const items = page.items ?? out.subarray(0, page.itemsLength);
     if (page.items) scratch = Buffer.allocUnsafeSlow(page.items.length);
-    return toPage({ ...page, items }, params.wrapNumbers === true);
+    return toPage(page, items, params.wrapNumbers === true);
   }
 
   /** Every item a query matches, page after page. */
@@ -291,7 +293,8 @@ export class Table<K extends AnyKey = AnyKey> {
   /** One page of the table (or of one segment of it), in no particular order. */
   async scan(params: ScanParams = {}): Promise<Page> {
     const p = scanParams(params);
-    return toPage(await this.#session.run((db) => db.scan(this.name, p)), params.wrapNumbers === true);
+    const page = await this.#session.run((db) => db.scan(this.name, p));
+    return toPage(page, page.items, params.wrapNumbers === true);
   }
 
   /** Every item a scan matches, page after page. */

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::db::no_result;
 use crate::error::Result;
 
 struct State<T> {
@@ -38,23 +39,13 @@ impl<T> CommitQueue<T> {
     /// Commits `work` as part of a group. `group` receives the group's work in arrival order and
     /// returns one result per item, in the same order.
     pub fn commit(&self, work: T, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Result<u64> {
-        self.commit_then(work, || {}, group)
-    }
-
-    /// [`commit`](Self::commit), calling `queued` once `work` has its place in the queue: every
-    /// write queued after that point commits after it. `queued` runs under the queue's lock, so
-    /// it must only do brief work (`order.rs` passes the turn on there).
-    pub fn commit_then(
-        &self,
-        work: T,
-        queued: impl FnOnce(),
-        group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>,
-    ) -> Result<u64> {
-        self.commit_all_then(vec![work], queued, group).pop().unwrap_or_else(|| Err(no_result()))
+        self.commit_all_then(vec![work], || {}, group).pop().unwrap_or_else(|| Err(no_result()))
     }
 
     /// Commits several pieces of work from one caller in the same group, in the order given, and
-    /// returns one result per piece. They are queued together under the lock, so a leader takes
+    /// returns one result per piece. `queued` is called once they have their place in the queue:
+    /// every write queued after that point commits after them. It runs under the queue's lock,
+    /// so it must only do brief work (`order.rs` passes the turns on there). They are queued together under the lock, so a leader takes
     /// all of them or none: they cannot straddle two groups. (One thread holding several writes,
     /// the binding's write thread, gets the grouping that as many threads would.)
     pub fn commit_all_then(
@@ -77,8 +68,7 @@ impl<T> CommitQueue<T> {
         loop {
             // All of this caller's work is in one group, so its results arrive together.
             if st.done.contains_key(&first) {
-                let results = mine.map(|t| st.done.remove(&t).unwrap_or_else(|| Err(no_result()))).collect();
-                return results;
+                return take_results(&mut st, mine);
             }
             if !st.leader_active {
                 break;
@@ -97,18 +87,16 @@ impl<T> CommitQueue<T> {
         for (t, r) in tickets.into_iter().zip(results) {
             st.done.insert(t, r);
         }
-        let results = mine.map(|t| st.done.remove(&t).unwrap_or_else(|| Err(no_result()))).collect();
+        let results = take_results(&mut st, mine);
         self.finished.notify_all();
         drop(st);
         results
     }
 }
 
-fn no_result() -> crate::error::Error {
-    crate::error::Error::new(
-        crate::error::ErrorCode::Io,
-        "internal error: the commit group returned no result for this write",
-    )
+/// The results posted for `tickets`, taken out of the done map.
+fn take_results<T>(st: &mut State<T>, tickets: std::ops::Range<u64>) -> Vec<Result<u64>> {
+    tickets.map(|t| st.done.remove(&t).unwrap_or_else(|| Err(no_result()))).collect()
 }
 
 #[cfg(test)]

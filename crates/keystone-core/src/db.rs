@@ -261,19 +261,8 @@ impl Db {
     /// [`Db::write`]; with a `turn`, the batch enters the commit queue only after the writes of
     /// every earlier turn of the same [`crate::WriteOrder`] (`order.rs`).
     pub fn write_in_turn(&self, batch: WriteBatch, durability: Option<Durability>, turn: Option<Turn>) -> Result<u64> {
-        let inner = self.inner();
-        if batch.is_empty() {
-            return Ok(inner.visible_seq.load(Ordering::Acquire));
-        }
-        wal::check_fits(&batch)?;
-        inner.wait_for_room()?;
-        let durability = durability.unwrap_or(inner.options.durability);
-        if let Some(t) = &turn {
-            t.wait();
-        }
-        let pending = Pending { batch, durability, checks: Vec::new() };
-        // Dropping the turn once the batch is queued lets the next turn in.
-        inner.commit.commit_then(pending, move || drop(turn), |group| inner.commit_group(group))
+        let done = self.write_all_in_turns(vec![(batch, durability)], turn.into_iter().collect());
+        done.into_iter().next().unwrap_or_else(|| Err(no_result()))
     }
 
     /// Commits several batches of one caller in one group (one WAL write, at most one fsync),
@@ -310,16 +299,11 @@ impl Db {
             if let Some(first) = turns.first() {
                 first.wait();
             }
+            // Dropping the turns once the batches are queued lets the next turn in.
             inner.commit.commit_all_then(pending, move || drop(turns), |group| inner.commit_group(group))
         };
         let mut committed = committed.into_iter();
-        results
-            .into_iter()
-            .map(|r| {
-                r.or_else(|| committed.next())
-                    .unwrap_or_else(|| Err(Error::new(ErrorCode::Io, "internal error: a write got no result")))
-            })
-            .collect()
+        results.into_iter().map(|r| r.or_else(|| committed.next()).unwrap_or_else(|| Err(no_result()))).collect()
     }
 
     /// Commits `batch` only if every read in `checks` is still current; otherwise fails with
@@ -412,6 +396,11 @@ impl Db {
     pub fn health(&self) -> Health {
         self.inner().health()
     }
+}
+
+/// The error for a write the commit path returned no result for (a bug if it ever happens).
+pub(crate) fn no_result() -> Error {
+    Error::new(ErrorCode::Io, "internal error: the commit group returned no result for this write")
 }
 
 impl Inner {

@@ -368,9 +368,9 @@ impl Db {
         durability: Option<Durability>,
         turn: Option<Turn>,
     ) -> Result<Vec<Option<Error>>> {
-        let (batch, errors) = self.items_batch(ops, atomic)?;
-        self.write_in_turn(batch, durability, turn)?;
-        Ok(errors)
+        let call = ItemWrites { ops, atomic, durability };
+        let done = self.write_items_grouped(vec![call], turn.into_iter().collect());
+        done.into_iter().next().unwrap_or_else(|| Err(crate::db::no_result()))
     }
 
     /// Several calls of [`Db::write_items`] of one caller, committed in one group (one WAL write,
@@ -394,11 +394,7 @@ impl Db {
             .into_iter()
             .map(|p| {
                 let errors = p?;
-                match committed.next() {
-                    Some(Ok(_)) => Ok(errors),
-                    Some(Err(e)) => Err(e),
-                    None => Err(Error::new(ErrorCode::Io, "internal error: a write got no result")),
-                }
+                committed.next().unwrap_or_else(|| Err(crate::db::no_result())).map(|_| errors)
             })
             .collect()
     }
