@@ -10,6 +10,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { probeFsync } from './disk.mjs';
 import { WORKLOADS as YCSB } from './ycsb.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,7 +21,7 @@ const USAGE = `usage: npm run bench -- [options]
   --reps <n>         repetitions per workload; the median is reported (default 3)
   --engines <a,b,…>  engines to run (default: all of ${ALL_ENGINES.join(', ')})
   --out <dir>        where to write <date>.json and .md (default bench/results)
-  --render <file>    print the table of an earlier run's .json instead of running
+  --render <file>    print the table of an earlier run's .json instead of running (writes nothing)
   --help             this text`;
 function usage(problem) {
   if (problem === undefined) console.log(USAGE);
@@ -56,6 +57,7 @@ const ENGINES = values.engines === undefined ? ALL_ENGINES : values.engines.spli
 for (const e of ENGINES) if (!ALL_ENGINES.includes(e)) usage(`unknown engine ${JSON.stringify(e)}`);
 if (!ENGINES.includes('keystonedb')) usage('--engines must include keystonedb: every ratio is keystonedb / best peer');
 const DYNALITE_N = quick ? 500 : 5000;
+const PROBE_FSYNCS = quick ? 50 : 500;
 
 // The peers are the bench's own dependencies (bench/package.json), installed on first use.
 if (!existsSync(join(here, 'node_modules', 'lmdb'))) {
@@ -80,6 +82,12 @@ const WORKLOADS = [
   ['delete', 'single durable deletes, 64 in flight', 1.0, true],
 ];
 const NOT_DURABLE = new Set(['lmdb-nosync']);
+// Rows bound by the disk's fsync latency: [workload, writes that can share one fsync].
+const FSYNC_BOUND = [
+  ['durable1', 1],
+  ['durable64', 64],
+];
+const PROBED = new Set(FSYNC_BOUND.map(([w]) => w));
 // [workload, label]: dynalite does not fsync, so its put is shown against both of keystonedb's.
 const DYNALITE_WORKLOADS = [
   ['get', 'get'],
@@ -120,9 +128,11 @@ const medians = (runs) => {
 // One workload for every engine, the repetitions taken in turns (each engine's first, then
 // each engine's second, …), so that a slow phase of the machine (disk or CPU, minutes long on
 // this kind of host) falls on every engine's runs rather than on one engine's three.
-function measureAll(workload, engines, items, { label = workload, key = (engine) => engine } = {}) {
+// With `probe`, each turn ends with a probe of the disk's fsync latency (`disk.mjs`).
+function measureAll(workload, engines, items, { label = workload, key = (engine) => engine, probe = false } = {}) {
   const runs = new Map(engines.map((e) => [e, []]));
   const failed = new Set();
+  const probes = [];
   for (let r = 1; r <= reps; r++) {
     for (const engine of engines) {
       if (failed.has(engine)) continue;
@@ -135,6 +145,13 @@ function measureAll(workload, engines, items, { label = workload, key = (engine)
         failed.add(engine);
       }
     }
+    if (probe) probes.push(probeFsync(PROBE_FSYNCS));
+  }
+  if (probes.length > 0) {
+    results[`${workload}/fsync`] = {
+      p50Us: median(probes.map((p) => p.p50Us)),
+      p90Us: median(probes.map((p) => p.p90Us)),
+    };
   }
   for (const engine of engines) {
     results[`${workload}/${key(engine)}`] = failed.has(engine)
@@ -146,8 +163,14 @@ function measureAll(workload, engines, items, { label = workload, key = (engine)
 const results = {};
 const t0 = Date.now();
 const rendering = values.render !== undefined;
-if (rendering) Object.assign(results, JSON.parse(readFileSync(values.render, 'utf8')).results);
-for (const [workload] of rendering ? [] : WORKLOADS) measureAll(workload, ENGINES, N);
+// --render prints an earlier run's table as that run measured it, and writes nothing.
+const saved = rendering ? JSON.parse(readFileSync(values.render, 'utf8')) : undefined;
+if (saved !== undefined) Object.assign(results, saved.results);
+const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
+const run = saved === undefined ? { N, reps, quick, machine, date: new Date().toISOString() } : saved;
+const shownDynaliteN = run.quick ? 500 : 5000;
+const shownProbeFsyncs = run.quick ? 50 : 500;
+for (const [workload] of rendering ? [] : WORKLOADS) measureAll(workload, ENGINES, N, { probe: PROBED.has(workload) });
 for (const workload of rendering ? [] : Object.keys(YCSB)) measureAll(workload, ENGINES, N);
 for (const [workload] of rendering ? [] : DYNALITE_WORKLOADS) {
   measureAll(workload, ['dynalite', 'keystonedb'], DYNALITE_N, {
@@ -160,7 +183,7 @@ const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleS
 const peers = ENGINES.filter((e) => e !== 'keystonedb');
 const lines = [];
 lines.push(
-  `N = ${N.toLocaleString('en-US')} items (~150 B), median of ${reps}; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; ${new Date().toISOString()}`,
+  `N = ${run.N.toLocaleString('en-US')} items (~150 B), median of ${run.reps}; ${run.machine ?? 'machine not recorded'}; ${run.date ?? 'date not recorded'}`,
 );
 lines.push('On durable rows the best peer is the best durable one: lmdb (noSync) does not fsync.');
 lines.push('');
@@ -195,6 +218,24 @@ lines.push(
 lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | |`);
 lines.push('');
 lines.push(
+  `The disk beside the durable-put rows: 160 B write + fdatasync in a preallocated file, ${shownProbeFsyncs} in a row after each turn of the row (\`disk.mjs\`, median of the turns). A durable put waits for an fsync, so with k puts in flight at most k per fsync latency are acknowledged a second:`,
+);
+lines.push('');
+lines.push('| row | fdatasync p50 / p90 (µs) | bound: k / p50 (puts/s) | keystonedb (puts/s) | keystonedb / bound |');
+lines.push('| --- | --- | --- | --- | --- |');
+for (const [w, k] of FSYNC_BOUND) {
+  const probe = results[`${w}/fsync`];
+  const label = WORKLOADS.find(([x]) => x === w)?.[1] ?? w;
+  // A results file from before the probe existed (--render) shows the row as not measured.
+  const bound = probe === undefined ? undefined : (k * 1e6) / probe.p50Us;
+  const rate = results[`${w}/keystonedb`]?.rate;
+  const share = bound === undefined || rate === undefined ? '–' : (rate / bound).toFixed(2);
+  lines.push(
+    `| ${label} | ${probe === undefined ? '–' : `${Math.round(probe.p50Us)} / ${Math.round(probe.p90Us)}`} | ${fmt(bound)} | ${fmt(rate)} | ${share} |`,
+  );
+}
+lines.push('');
+lines.push(
   'YCSB core workloads (zipfian 0.99; one client; reads sync where the engine has it, writes durable), ops/s:',
 );
 lines.push('');
@@ -207,7 +248,7 @@ for (const [w, { what }] of Object.entries(YCSB)) {
   lines.push(`| ${what} | ${rates.map(fmt).join(' | ')} | ${(results[`${w}/keystonedb`].rate / best).toFixed(2)} |`);
 }
 lines.push('');
-lines.push(`DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${DYNALITE_N}:`);
+lines.push(`DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${shownDynaliteN}:`);
 lines.push('');
 lines.push('| workload | dynalite | keystonedb | keystonedb / dynalite | target |');
 lines.push('| --- | --- | --- | --- | --- |');
@@ -222,8 +263,9 @@ lines.push('');
 lines.push(`(${rendering ? 're-rendered from saved results' : `${Math.round((Date.now() - t0) / 1000)} s`})`);
 const md = lines.join('\n');
 console.log(md);
+if (rendering) process.exit(0);
 const outDir = values.out ?? join(here, quick ? join('results', 'tmp') : 'results');
 mkdirSync(outDir, { recursive: true });
 const stamp = new Date().toISOString().slice(0, 10);
-writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify({ N, reps, quick, results, summary }, null, 2)}\n`);
+writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify({ ...run, results, summary }, null, 2)}\n`);
 writeFileSync(join(outDir, `${stamp}.md`), `${md}\n`);
