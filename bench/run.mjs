@@ -56,11 +56,13 @@ const reps = count('reps', quick ? 1 : 3);
 const ENGINES = values.engines === undefined ? ALL_ENGINES : values.engines.split(',');
 for (const e of ENGINES) if (!ALL_ENGINES.includes(e)) usage(`unknown engine ${JSON.stringify(e)}`);
 if (!ENGINES.includes('keystonedb')) usage('--engines must include keystonedb: every ratio is keystonedb / best peer');
-const DYNALITE_N = quick ? 500 : 5000;
-const PROBE_FSYNCS = quick ? 50 : 500;
+// Sizes that depend on --quick, as functions so that --render shows those of the run it prints.
+const dynaliteItems = (isQuick) => (isQuick ? 500 : 5000);
+const probeFsyncs = (isQuick) => (isQuick ? 50 : 500);
+const DYNALITE_N = dynaliteItems(quick);
 
 // The peers are the bench's own dependencies (bench/package.json), installed on first use.
-if (!existsSync(join(here, 'node_modules', 'lmdb'))) {
+if (values.render === undefined && !existsSync(join(here, 'node_modules', 'lmdb'))) {
   console.error('bench: installing the peers (bench/package.json)…');
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
   if (r.status !== 0) {
@@ -145,7 +147,7 @@ function measureAll(workload, engines, items, { label = workload, key = (engine)
         failed.add(engine);
       }
     }
-    if (probe) probes.push(probeFsync(PROBE_FSYNCS));
+    if (probe) probes.push(probeFsync(probeFsyncs(quick)));
   }
   if (probes.length > 0) {
     results[`${workload}/fsync`] = {
@@ -166,10 +168,13 @@ const rendering = values.render !== undefined;
 // --render prints an earlier run's table as that run measured it, and writes nothing.
 const saved = rendering ? JSON.parse(readFileSync(values.render, 'utf8')) : undefined;
 if (saved !== undefined) Object.assign(results, saved.results);
-const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
-const run = saved === undefined ? { N, reps, quick, machine, date: new Date().toISOString() } : saved;
-const shownDynaliteN = run.quick ? 500 : 5000;
-const shownProbeFsyncs = run.quick ? 50 : 500;
+const run = saved ?? {
+  N,
+  reps,
+  quick,
+  machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  date: new Date().toISOString(),
+};
 for (const [workload] of rendering ? [] : WORKLOADS) measureAll(workload, ENGINES, N, { probe: PROBED.has(workload) });
 for (const workload of rendering ? [] : Object.keys(YCSB)) measureAll(workload, ENGINES, N);
 for (const [workload] of rendering ? [] : DYNALITE_WORKLOADS) {
@@ -218,7 +223,7 @@ lines.push(
 lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | |`);
 lines.push('');
 lines.push(
-  `The disk beside the durable-put rows: 160 B write + fdatasync in a preallocated file, ${shownProbeFsyncs} in a row after each turn of the row (\`disk.mjs\`, median of the turns). A durable put waits for an fsync, so with k puts in flight at most k per fsync latency are acknowledged a second:`,
+  `The disk beside the durable-put rows: 160 B write + fdatasync in a preallocated file, ${probeFsyncs(run.quick)} in a row after each turn of the row (\`disk.mjs\`, median of the turns). A durable put waits for an fsync, so with k puts in flight at most k per fsync latency are acknowledged a second:`,
 );
 lines.push('');
 lines.push('| row | fdatasync p50 / p90 (µs) | bound: k / p50 (puts/s) | keystonedb (puts/s) | keystonedb / bound |');
@@ -248,7 +253,9 @@ for (const [w, { what }] of Object.entries(YCSB)) {
   lines.push(`| ${what} | ${rates.map(fmt).join(' | ')} | ${(results[`${w}/keystonedb`].rate / best).toFixed(2)} |`);
 }
 lines.push('');
-lines.push(`DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${shownDynaliteN}:`);
+lines.push(
+  `DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${dynaliteItems(run.quick)}:`,
+);
 lines.push('');
 lines.push('| workload | dynalite | keystonedb | keystonedb / dynalite | target |');
 lines.push('| --- | --- | --- | --- | --- |');

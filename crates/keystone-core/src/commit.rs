@@ -45,9 +45,10 @@ impl<T> CommitQueue<T> {
     /// Commits several pieces of work from one caller in the same group, in the order given, and
     /// returns one result per piece. `queued` is called once they have their place in the queue:
     /// every write queued after that point commits after them. It runs under the queue's lock,
-    /// so it must only do brief work (`order.rs` passes the turns on there). They are queued together under the lock, so a leader takes
-    /// all of them or none: they cannot straddle two groups. (One thread holding several writes,
-    /// the binding's write thread, gets the grouping that as many threads would.)
+    /// so it must only do brief work (`order.rs` passes the turns on there). They are queued
+    /// together under the lock, so a leader takes all of them or none: they cannot straddle two
+    /// groups. (One thread holding several writes, the binding's write thread, gets the grouping
+    /// that as many threads would.)
     pub fn commit_all_then(
         &self,
         works: Vec<T>,
