@@ -10,14 +10,20 @@ const { itemFor } = require('./fixtures/writer.cjs') as { itemFor: (n: number) =
 const base = tempDir('kstone-durability-');
 const fixture = (name: string) => join(root, '__test__', 'fixtures', name);
 const CYCLES = Number(process.env.KSTONE_KILL_CYCLES ?? 20);
+const BUFFERED_CYCLES = Math.max(5, Math.round(CYCLES / 4));
 
 /** Starts the writer, waits until it has acknowledged some writes, kills it after a random delay. */
-function killWriterMidway(path: string, first: number): Promise<{ acked: number[]; maxStarted: number }> {
+function killWriterMidway(
+  path: string,
+  first: number,
+  inFlight = 8,
+  durability = 'sync',
+): Promise<{ acked: number[]; maxStarted: number; inline: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fixture('writer.cjs'), path, String(first), '8'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const args = [fixture('writer.cjs'), path, String(first), String(inFlight), durability];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: number[] = [];
+    let inline = 0;
     let buffer = '';
     let stderr = '';
     let armed = false;
@@ -27,6 +33,7 @@ function killWriterMidway(path: string, first: number): Promise<{ acked: number[
       buffer = lines.pop() ?? '';
       for (const line of lines) {
         if (line.startsWith('ack ')) acked.push(Number(line.slice(4)));
+        if (line.startsWith('inline ')) inline = Number(line.slice(7));
       }
       if (!armed && acked.length >= 5) {
         armed = true;
@@ -41,7 +48,7 @@ function killWriterMidway(path: string, first: number): Promise<{ acked: number[
     child.on('close', (_code, signal) => {
       clearTimeout(guard);
       if (signal !== 'SIGKILL') reject(new Error(`writer exited by itself (${signal}): ${stderr}`));
-      else resolve({ acked, maxStarted: Math.max(first, ...acked) + 8 });
+      else resolve({ acked, maxStarted: Math.max(first, ...acked) + inFlight, inline });
     });
   });
 }
@@ -92,6 +99,30 @@ describe('durability', () => {
       `kill -9 loop: ${CYCLES} cycles, ${everAcked.length} writes acknowledged, ${checked} checks, 0 lost, ` +
         `0 torn; reopen p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`,
     );
+  });
+
+  it(`keeps every acknowledged 'buffered' write, committed on the JavaScript thread, across ${BUFFERED_CYCLES} SIGKILLs`, async () => {
+    // One put in flight at a time: each commits on the writer's JavaScript thread (write(2), no
+    // fsync), which a process crash must not lose.
+    const path = join(base, 'killed-buffered');
+    let first = 0;
+    let inline = 0;
+    const everAcked: number[] = [];
+    for (let cycle = 0; cycle <= BUFFERED_CYCLES; cycle++) {
+      const db = await Database.open(path, { create: true });
+      const check = cycle === BUFFERED_CYCLES ? everAcked : everAcked.slice(-200);
+      for (const n of check) {
+        expect(db.getSync({ pk: `k${n}` }), `acknowledged write k${n} lost before cycle ${cycle}`).toEqual(itemFor(n));
+      }
+      await db.close();
+      if (cycle === BUFFERED_CYCLES) break;
+      const killed = await killWriterMidway(path, first, 1, 'buffered');
+      everAcked.push(...killed.acked);
+      inline = Math.max(inline, killed.inline);
+      first = killed.maxStarted + 1;
+    }
+    expect(everAcked.length).toBeGreaterThan(BUFFERED_CYCLES * 5 - 1);
+    expect(inline, 'the writes committed on the JavaScript thread').toBeGreaterThan(0);
   });
 
   it('keeps a second process out with Locked, and lets it in after close', async () => {

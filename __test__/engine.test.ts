@@ -194,3 +194,68 @@ describe('spinMicros: the JavaScript thread spins while a call is in flight', ()
     await db.close();
   });
 });
+
+describe('writes that need no fsync commit on the calling thread', () => {
+  const inline = (db: Database) => db.stats().inlineCommits;
+
+  it('commits buffered and none writes there, never sync ones, and they are in the WAL', async () => {
+    const path = fresh();
+    const db = await Database.create(path);
+    for (let i = 0; i < 20; i++) await db.put({ pk: `s${i}`, v: i }, { durability: 'sync' });
+    expect(inline(db)).toBe(0);
+    for (let i = 0; i < 40; i++) await db.put({ pk: `b${i}`, v: i }, { durability: i % 2 ? 'buffered' : 'none' });
+    await db.delete({ pk: 'b0' }, { durability: 'buffered' });
+    // One may go the usual way (the WAL lock was busy, or its preallocation must grow).
+    expect(inline(db)).toBeGreaterThanOrEqual(39);
+    expect(db.getSync({ pk: 'b0' })).toBeUndefined();
+    for (let i = 1; i < 40; i++) expect(db.getSync({ pk: `b${i}` })).toEqual({ pk: `b${i}`, v: i });
+    await db.close();
+    const again = await Database.open(path);
+    expect(again.getSync({ pk: 'b39' })).toEqual({ pk: 'b39', v: 39 });
+    expect(again.getSync({ pk: 'b0' })).toBeUndefined();
+    await again.close();
+  });
+
+  it("follows the database's default durability", async () => {
+    const buffered = await Database.create(fresh(), { durability: 'buffered' });
+    for (let i = 0; i < 10; i++) await buffered.put({ pk: `k${i}`, v: i });
+    expect(inline(buffered)).toBeGreaterThanOrEqual(9);
+    await buffered.close();
+    const sync = await Database.create(fresh());
+    for (let i = 0; i < 10; i++) await sync.put({ pk: `k${i}`, v: i });
+    expect(inline(sync)).toBe(0);
+    await sync.close();
+  });
+
+  it('never overtakes an earlier write of the same handle that is still in flight', async () => {
+    const db = await Database.create(fresh());
+    for (let i = 0; i < 20; i++) {
+      let firstDone = false;
+      const first = db.put({ pk: `o${i}`, v: 'first' }, { durability: 'sync' }).then(() => {
+        firstDone = true;
+      });
+      await Promise.resolve(); // the first put's tick has been sent; its answer cannot have come
+      const second = db.put({ pk: `o${i}`, v: 'second' }, { durability: 'buffered' });
+      expect(firstDone).toBe(false);
+      await Promise.all([first, second]);
+      expect(db.getSync({ pk: `o${i}` })).toEqual({ pk: `o${i}`, v: 'second' });
+    }
+    await db.close();
+  });
+
+  it('sends a large tick the usual way, and settles each write of a tick on its own', async () => {
+    const db = await Database.create(fresh(), { durability: 'buffered' });
+    const large = Array.from({ length: 200 }, (_, i) => db.put({ pk: `l${i}`, pad: 'x'.repeat(100) }));
+    await Promise.all(large);
+    expect(inline(db)).toBe(0);
+    expect(db.getSync({ pk: 'l199' })).toEqual({ pk: 'l199', pad: 'x'.repeat(100) });
+    // A tick of two puts committed on this thread: one fails alone (its key has the wrong type).
+    const good = db.put({ pk: 'g', v: 1 });
+    const bad = db.put({ pk: 42 } as unknown as { pk: string });
+    await expect(bad).rejects.toBeInstanceOf(ValidationError);
+    await expect(good).resolves.toEqual({});
+    expect(inline(db)).toBe(1);
+    expect(db.getSync({ pk: 'g' })).toEqual({ pk: 'g', v: 1 });
+    await db.close();
+  });
+});

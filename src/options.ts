@@ -88,6 +88,11 @@ export interface Stats {
   blockCacheMisses: number;
   /** WAL fsyncs since open: with group commit, concurrent writes share them. */
   walSyncs: number;
+  /**
+   * Commits made on the JavaScript thread: writes that need no fsync, issued while nothing else
+   * of the handle was in flight, skip the round trip to a native thread.
+   */
+  inlineCommits: number;
   compaction: {
     totalCompactions: number;
     totalSstsMerged: number;

@@ -95,6 +95,25 @@ impl<T> CommitQueue<T> {
     }
 }
 
+impl<T> CommitQueue<T> {
+    /// Commits `work` as a group of its own on the calling thread, if no group is running and
+    /// none is waiting to run. Otherwise it commits nothing and returns `None`, so that a caller
+    /// that must not block (JavaScript's thread) takes another path instead of waiting here. Writers that
+    /// queue while it runs wait for it as for any leader, and one of them leads the next group.
+    pub fn try_commit_alone(&self, work: T, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Option<Result<u64>> {
+        let mut st = self.state.lock();
+        if st.leader_active || !st.queued.is_empty() {
+            return None;
+        }
+        st.leader_active = true;
+        drop(st);
+        let result = group(vec![work]).pop().unwrap_or_else(|| Err(no_result()));
+        self.state.lock().leader_active = false;
+        self.finished.notify_all();
+        Some(result)
+    }
+}
+
 /// The results posted for `tickets`, taken out of the done map.
 fn take_results<T>(st: &mut State<T>, tickets: std::ops::Range<u64>) -> Vec<Result<u64>> {
     tickets.map(|t| st.done.remove(&t).unwrap_or_else(|| Err(no_result()))).collect()
@@ -195,5 +214,53 @@ mod tests {
         let got: Vec<u64> = follower.join().unwrap().into_iter().map(|r| r.unwrap()).collect();
         assert_eq!(got, vec![2, 3, 4]);
         assert_eq!(*groups.lock(), vec![vec![1], vec![2, 3, 4]]);
+    }
+
+    #[test]
+    fn a_commit_alone_runs_only_when_no_group_runs_or_waits() {
+        let q = Arc::new(CommitQueue::<u64>::default());
+        assert_eq!(
+            q.try_commit_alone(5, |items| items.into_iter().map(|v| Ok(v + 1)).collect()).map(|r| r.ok()),
+            Some(Some(6))
+        );
+        let (entered, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
+        let leader = {
+            let (q, entered, release) = (Arc::clone(&q), Arc::clone(&entered), Arc::clone(&release));
+            std::thread::spawn(move || {
+                q.commit(1, |items| {
+                    entered.wait();
+                    release.wait();
+                    items.into_iter().map(Ok).collect()
+                })
+            })
+        };
+        entered.wait();
+        // A leader is inside its group: the attempt must neither wait nor run its group.
+        assert!(q.try_commit_alone(2, |_| panic!("no group while another runs")).is_none());
+        release.wait();
+        assert_eq!(leader.join().unwrap().ok(), Some(1));
+        assert_eq!(q.try_commit_alone(3, |items| items.into_iter().map(Ok).collect()).map(|r| r.ok()), Some(Some(3)));
+        // A writer that queues while a commit alone runs waits for it, then leads its own group.
+        let (entered, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
+        let alone = {
+            let (q, entered, release) = (Arc::clone(&q), Arc::clone(&entered), Arc::clone(&release));
+            std::thread::spawn(move || {
+                q.try_commit_alone(4, |items| {
+                    entered.wait();
+                    release.wait();
+                    items.into_iter().map(Ok).collect()
+                })
+            })
+        };
+        entered.wait();
+        let follower = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || q.commit(9, |items| items.into_iter().map(|v| Ok(v * 10)).collect()))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!follower.is_finished(), "the follower waits for the commit alone");
+        release.wait();
+        assert_eq!(alone.join().unwrap().and_then(|r| r.ok()), Some(4));
+        assert_eq!(follower.join().unwrap().ok(), Some(90));
     }
 }

@@ -130,6 +130,8 @@ pub(crate) struct Inner {
     pub flush_bytes: AtomicU64,
     /// fsyncs of the WAL so far: with group commit, fewer than the writes they made durable.
     pub wal_syncs: AtomicU64,
+    /// Writes committed on their caller's thread (`Db::try_write_now`).
+    pub inline_commits: AtomicU64,
     obsolete: Mutex<Retired>,
     /// Client request tokens of recent transactions: token → (request hash, when).
     pub tx_tokens: Mutex<HashMap<String, (u64, Instant)>>,
@@ -306,6 +308,36 @@ impl Db {
         results.into_iter().map(|r| r.or_else(|| committed.next()).unwrap_or_else(|| Err(no_result()))).collect()
     }
 
+    /// Commits `batch` on the calling thread if that needs no waiting and no blocking I/O but its
+    /// one write(2): a write that is not durable (`Buffered` or `None`: acknowledged after the
+    /// write), with no group running or waiting, and room for it in the memtable and the WAL
+    /// segment, so that no stall, switch or rotation falls to it. `None` when it would have had
+    /// to wait: nothing was written, and the caller takes the blocking path
+    /// ([`Db::write_all_in_turns`]) instead. The caller keeps its own order: nothing it issued
+    /// earlier may still be on its way to the commit queue.
+    pub fn try_write_now(&self, batch: WriteBatch, durability: Option<Durability>) -> Option<Result<u64>> {
+        let inner = self.inner();
+        let durability = durability.unwrap_or(inner.options.durability);
+        if durability == Durability::Sync {
+            return None;
+        }
+        if batch.is_empty() {
+            return Some(Ok(inner.visible_seq.load(Ordering::Acquire)));
+        }
+        if let Err(e) = wal::check_fits(&batch) {
+            return Some(Err(e));
+        }
+        if !inner.fits_now(wal::RECORD_HEADER_LEN + batch.encoded_len_bound()) {
+            return None;
+        }
+        let pending = Pending { batch, durability, checks: Vec::new() };
+        let committed = inner.commit.try_commit_alone(pending, |group| inner.commit_group(group));
+        if committed.is_some() {
+            inner.inline_commits.fetch_add(1, Ordering::Relaxed);
+        }
+        committed
+    }
+
     /// Commits `batch` only if every read in `checks` is still current; otherwise fails with
     /// `TransactionConflict` and writes nothing (the caller reads again and retries).
     pub fn write_checked(
@@ -319,6 +351,11 @@ impl Db {
         inner.wait_for_room()?;
         let durability = durability.unwrap_or(inner.options.durability);
         inner.commit.commit(Pending { batch, durability, checks }, |group| inner.commit_group(group))
+    }
+
+    /// The durability of writes that choose none.
+    pub fn default_durability(&self) -> Durability {
+        self.inner().options.durability
     }
 
     /// The sequence number every read issued now sees.
@@ -440,6 +477,7 @@ impl Inner {
             counters: CompactionCounters::default(),
             flush_bytes: AtomicU64::new(0),
             wal_syncs: AtomicU64::new(0),
+            inline_commits: AtomicU64::new(0),
             obsolete: Mutex::new(Retired::default()),
             flush_lock: Mutex::new(()),
             tx_tokens: Mutex::new(HashMap::new()),
@@ -467,7 +505,6 @@ impl Inner {
 
     /// Waits while the memtables are full and a flush is behind, or L0 is past its stop trigger.
     fn wait_for_room(&self) -> Result<()> {
-        let switch = self.options.memtable_switch_bytes();
         let mut bg = self.bg.lock();
         loop {
             if let Some(e) = self.poisoned_error() {
@@ -476,21 +513,45 @@ impl Inner {
             if self.stopping.load(Ordering::Acquire) {
                 return Err(Error::new(ErrorCode::Closed, "the database is closing"));
             }
-            let mem_full = {
-                let m = self.mem.read();
-                !m.immutable.is_empty() && m.active.approximate_bytes() >= switch
-            };
-            let l0_full = self.options.compaction.enabled && bg.error.is_none() && {
-                let v = self.version.read();
-                let full = v.keyspaces().any(|ks| v.files(ks, 0).len() >= self.options.l0_stop_trigger);
-                full
-            };
-            if !mem_full && !l0_full {
+            if !self.stalled(bg.error.is_some()) {
                 return Ok(());
             }
             self.bg_signal.notify_all();
             self.progress.wait_for(&mut bg, Duration::from_millis(50));
         }
+    }
+
+    /// Whether writes must wait for room: the memtable is full while another still waits for its
+    /// flush, or level 0 has `l0_stop_trigger` files (unless compaction cannot run: `bg_failed`).
+    fn stalled(&self, bg_failed: bool) -> bool {
+        let mem_full = {
+            let m = self.mem.read();
+            !m.immutable.is_empty() && m.active.approximate_bytes() >= self.options.memtable_switch_bytes()
+        };
+        let l0_full = self.options.compaction.enabled && !bg_failed && {
+            let v = self.version.read();
+            let full = v.keyspaces().any(|ks| v.files(ks, 0).len() >= self.options.l0_stop_trigger);
+            full
+        };
+        mem_full || l0_full
+    }
+
+    /// Whether `bytes` more can be committed now without waiting for room and without making the
+    /// commit switch memtables or WAL segments (which fsyncs) or preallocate the segment further
+    /// (a write of its zeros). No WAL lock held elsewhere either: a writer holding it is
+    /// committing or rotating.
+    fn fits_now(&self, bytes: usize) -> bool {
+        if self.stopping.load(Ordering::Acquire) || self.stalled(self.bg.lock().error.is_some()) {
+            return false;
+        }
+        let switch = self.options.memtable_switch_bytes();
+        if self.mem.read().active.approximate_bytes().saturating_add(bytes) >= switch {
+            return false;
+        }
+        let bytes = bytes as u64;
+        self.wal.try_lock().is_some_and(|wal| {
+            wal.fits_allocated(bytes) && wal.size().saturating_add(bytes) < self.options.wal_segment_bytes
+        })
     }
 
     /// Whether every check of `p` holds, given the keys earlier members of the group write.
@@ -1015,5 +1076,55 @@ mod tests {
         let db = Db::open(&path, Options::default(), false).unwrap();
         assert_eq!(db.get(KS, b"c").unwrap(), Some(b"3".to_vec()));
         assert_eq!(db.get(KS, b"a").unwrap(), Some(b"1".to_vec()));
+    }
+
+    #[test]
+    fn a_write_commits_on_the_calling_thread_only_if_it_needs_no_fsync_and_no_switch() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options { memtable_budget_bytes: 64 << 10, ..opts(Durability::Sync) };
+        let db = Db::create(dir.path(), options).unwrap();
+        let batch = |i: u32| {
+            let mut b = WriteBatch::new();
+            b.put(KS, format!("k{i:05}").into_bytes(), vec![b'v'; 100]);
+            b
+        };
+        // The default here is Sync: an fsync is never made on the caller's thread.
+        assert!(db.try_write_now(batch(0), None).is_none());
+        assert!(db.try_write_now(batch(0), Some(Durability::Sync)).is_none());
+        assert_eq!(db.get(KS, b"k00000").unwrap(), None, "a refused write writes nothing");
+        assert!(db.try_write_now(WriteBatch::new(), Some(Durability::Buffered)).is_some_and(|r| r.is_ok()));
+        // Not durable writes commit here, except one that would switch memtables or extend the
+        // WAL's preallocation: it is refused and goes the usual way.
+        let inner = db.inner();
+        let active = || Arc::as_ptr(&inner.mem.read().active) as usize;
+        let (mut inline, mut usual, mut switches) = (0u64, 0u64, 0u64);
+        let mut i = 0u32;
+        while switches < 2 {
+            let before = active();
+            match db.try_write_now(batch(i), Some(Durability::Buffered)) {
+                Some(committed) => {
+                    committed.unwrap();
+                    inline += 1;
+                    assert_eq!(active(), before, "write {i} switched memtables on the calling thread");
+                }
+                None => {
+                    db.write(batch(i), Some(Durability::Buffered)).unwrap();
+                    usual += 1;
+                    switches += u64::from(active() != before);
+                }
+            }
+            i += 1;
+            assert!(i < 10_000, "a memtable switch must come");
+        }
+        assert!(inline > 10 * usual, "{inline} writes on the calling thread, {usual} the usual way");
+        assert_eq!(inner.inline_commits.load(Ordering::Relaxed), inline);
+        for k in 0..i {
+            assert_eq!(db.get(KS, format!("k{k:05}").as_bytes()).unwrap(), Some(vec![b'v'; 100]));
+        }
+        drop(db);
+        let db = Db::open(dir.path(), Options::default(), false).unwrap();
+        for k in 0..i {
+            assert_eq!(db.get(KS, format!("k{k:05}").as_bytes()).unwrap(), Some(vec![b'v'; 100]), "k{k} after reopen");
+        }
     }
 }

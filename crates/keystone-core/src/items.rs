@@ -373,6 +373,25 @@ impl Db {
         done.into_iter().next().unwrap_or_else(|| Err(crate::db::no_result()))
     }
 
+    /// [`Db::write_items`] of plain writes on the calling thread, when that needs no waiting
+    /// ([`Db::try_write_now`]: not durable, nothing else committing, room for it). `None` when it
+    /// would have had to wait: nothing was written, and the caller makes the call as usual.
+    pub fn try_write_items_now(
+        &self,
+        ops: Vec<WriteOp>,
+        atomic: bool,
+        durability: Option<Durability>,
+    ) -> Option<Result<Vec<Option<Error>>>> {
+        if durability.unwrap_or(self.inner().options.durability) == Durability::Sync {
+            return None;
+        }
+        let (batch, errors) = match self.items_batch(ops, atomic) {
+            Ok(prepared) => prepared,
+            Err(e) => return Some(Err(e)),
+        };
+        self.try_write_now(batch, durability).map(|committed| committed.map(|_| errors))
+    }
+
     /// Several calls of [`Db::write_items`] of one caller, committed in one group (one WAL write,
     /// at most one fsync; `Db::write_all_in_turns`), each with its own result as if made alone.
     /// `turns` holds the turn of every call, consecutive in one order, even a call that failed

@@ -44,6 +44,12 @@ impl WriteOrder {
         Turn { order: Arc::clone(self), n: Some(self.taken.fetch_add(1, Ordering::Relaxed)) }
     }
 
+    /// Whether every turn taken so far is done: no write of this caller is still on its way to
+    /// the commit queue.
+    pub fn is_idle(&self) -> bool {
+        self.gate.lock().next == self.taken.load(Ordering::Relaxed)
+    }
+
     fn done(&self, n: u64) {
         let mut g = self.gate.lock();
         if n == g.next {

@@ -68,6 +68,8 @@ pub struct Stats {
     pub block_cache_misses: u64,
     /// WAL fsyncs since open.
     pub wal_syncs: u64,
+    /// Writes committed on the calling thread, without a round trip to another thread.
+    pub inline_commits: u64,
     pub compaction: CompactionStats,
 }
 
@@ -131,6 +133,7 @@ impl Inner {
             block_cache_hits,
             block_cache_misses,
             wal_syncs: self.wal_syncs.load(Ordering::Relaxed),
+            inline_commits: self.inline_commits.load(Ordering::Relaxed),
             total_sst_files: version.total_files() as u64,
             sst_files_per_level: version.files_per_level().into_iter().map(|n| n as u64).collect(),
             wal_size_bytes,

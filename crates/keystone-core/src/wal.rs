@@ -153,6 +153,12 @@ impl WalWriter {
         Ok(())
     }
 
+    /// Whether `len` more bytes fit in what is already preallocated (or nothing is): appending
+    /// them writes only them, with no zeros to write first.
+    pub fn fits_allocated(&self, len: u64) -> bool {
+        self.prealloc_bytes == 0 || self.size.saturating_add(len) < self.allocated
+    }
+
     pub fn number(&self) -> u64 {
         self.number
     }

@@ -24,6 +24,10 @@ use crate::reader::{copy_out, Slot, TableReader};
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
 use crate::writer::{WriteCall, WriteErrors, Writer, DIRECT_MAX_BYTES};
 
+/// `writeItemsNow` commits calls of up to this many packed bytes (a few dozen items) on the
+/// JavaScript thread; a larger tick is better split between this thread and the pool.
+const INLINE_MAX_BYTES: usize = 8 * 1024;
+
 #[napi]
 pub struct NativeDb {
     db: Slot,
@@ -166,6 +170,31 @@ impl NativeDb {
             Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
         };
         Ok(Either::B(job(work, Ok)))
+    }
+
+    /// `writeItems` of plain, not durable writes on this thread, when nothing of this handle is
+    /// in flight and the engine can commit them without waiting (`Db::try_write_items_now`):
+    /// each op's error message or null. `null` when the call must go the usual way instead;
+    /// nothing was written then. A put awaited one at a time skips two thread hand-offs, each of
+    /// which costs more than the commit on a virtual machine (see `writer.rs`).
+    #[napi(ts_return_type = "Array<string | null> | null")]
+    pub fn write_items_now(
+        &self,
+        tables: Vec<String>,
+        ops: &[u8],
+        durability: Option<String>,
+    ) -> napi::Result<Option<WriteErrors>> {
+        if ops.len() > INLINE_MAX_BYTES || !self.order.is_idle() {
+            return Ok(None);
+        }
+        let db = self.handle()?;
+        let durability = durability_opt(durability)?;
+        let ops = params::unpack_writes(&tables, ops).map_err(to_napi)?;
+        match db.try_write_items_now(ops, false, durability) {
+            None => Ok(None),
+            Some(Ok(errors)) => Ok(Some(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())),
+            Some(Err(e)) => Err(to_napi(e)),
+        }
     }
 
     /// Stores an encoded item: optionally only if a condition holds, optionally returning the
@@ -378,6 +407,12 @@ impl NativeDb {
     #[napi(getter)]
     pub fn spin_micros(&self) -> u32 {
         u32::try_from(self.writer.lock().spin().as_micros()).unwrap_or(u32::MAX)
+    }
+
+    /// Whether writes that choose no durability fsync before they are acknowledged.
+    #[napi(getter)]
+    pub fn sync_by_default(&self) -> napi::Result<bool> {
+        Ok(self.handle()?.default_durability() == keystone_core::Durability::Sync)
     }
 
     #[napi(getter)]

@@ -27,6 +27,7 @@ pub struct NativeStats {
     pub block_cache_hits: f64,
     pub block_cache_misses: f64,
     pub wal_syncs: f64,
+    pub inline_commits: f64,
     pub compaction: NativeCompactionStats,
 }
 
@@ -63,6 +64,7 @@ pub fn to_js(s: Stats) -> NativeStats {
         block_cache_hits: s.block_cache_hits as f64,
         block_cache_misses: s.block_cache_misses as f64,
         wal_syncs: s.wal_syncs as f64,
+        inline_commits: s.inline_commits as f64,
         compaction: compaction(s.compaction),
     }
 }
