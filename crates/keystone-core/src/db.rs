@@ -538,10 +538,11 @@ impl Inner {
 
     /// Whether `bytes` more can be committed now without waiting for room and without making the
     /// commit switch memtables or WAL segments (which fsyncs) or preallocate the segment further
-    /// (a write of its zeros). No WAL lock held elsewhere either: a writer holding it is
-    /// committing or rotating.
+    /// (a write of its zeros). Locks held elsewhere count as no: the WAL's (a writer holding it
+    /// is committing or rotating) and the background threads' (only ever held briefly).
     fn fits_now(&self, bytes: usize) -> bool {
-        if self.stopping.load(Ordering::Acquire) || self.stalled(self.bg.lock().error.is_some()) {
+        let Some(bg_failed) = self.bg.try_lock().map(|bg| bg.error.is_some()) else { return false };
+        if self.stopping.load(Ordering::Acquire) || self.stalled(bg_failed) {
             return false;
         }
         let switch = self.options.memtable_switch_bytes();
