@@ -199,28 +199,21 @@ export class Session {
     };
     // Writes that need no fsync, with nothing of this handle in flight, may commit right here
     // (see `writeItemsNow`); the engine answers null when they must go the usual way.
-    if (this.#running.size === 0 && (chosen === undefined ? !this.#syncByDefault : chosen !== 'sync')) {
-      let now: (string | null)[] | null;
-      try {
+    let now: (string | null)[] | null = null;
+    let sent: Promise<(string | null)[]> | undefined;
+    try {
+      if (this.#running.size === 0 && (chosen === undefined ? !this.#syncByDefault : chosen !== 'sync')) {
         now = this.handle().writeItemsNow(writes.tables, data, chosen);
-      } catch (err) {
-        writes.reset();
-        this.#spare = writes;
-        failAll(fromNative(err));
-        return;
       }
-      if (now !== null) {
-        writes.reset();
-        this.#spare = writes;
-        settle(now);
-        return;
-      }
+      if (now === null) sent = this.run((db) => db.writeItems(writes.tables, data, false, chosen));
+    } catch (err) {
+      failAll(fromNative(err));
     }
-    const sent = this.run((db) => db.writeItems(writes.tables, data, false, chosen));
-    // `run` made the call before returning, and the call copied the writes: reuse the buffer.
+    // Either call copied the writes before returning: reuse the buffer.
     writes.reset();
     this.#spare = writes;
-    sent.then(settle, failAll);
+    if (now !== null) settle(now);
+    sent?.then(settle, failAll);
   }
 
   /**
