@@ -41,6 +41,7 @@ fn count_points(seed: u64) -> u64 {
     let before = fs.mutating_calls();
     let out = workload::run(&db, seed, STEPS, true, &mut Expect::default());
     assert_eq!(out.writes_failed, 0, "the dry run must not fail");
+    assert!(out.inline_commits > 0, "the workload commits on the calling thread too");
     let n = fs.mutating_calls() - before;
     drop(db);
     n
@@ -50,6 +51,8 @@ struct PointResult {
     site: Option<Site>,
     judgement: Judgement,
     acked: u64,
+    /// Writes first committed on the calling thread (`Db::try_write_now`).
+    inline: u64,
 }
 
 fn loss_for(point: u64, seed: u64) -> Loss {
@@ -104,7 +107,7 @@ fn crash_twice(
     if db.get(common::KS, b"after").map_err(|e| e.to_string())?.as_deref() != Some(&b"crash"[..]) {
         return Err("the write after recovery was lost".into());
     }
-    Ok(PointResult { site, judgement, acked: out.writes_acked })
+    Ok(PointResult { site, judgement, acked: out.writes_acked, inline: out.inline_commits })
 }
 
 #[test]
@@ -116,6 +119,7 @@ fn every_crash_point_keeps_every_acknowledged_write_and_no_batch_is_torn() {
     };
     let mut points = 0u64;
     let mut acked = 0u64;
+    let mut inline = 0u64;
     let mut total = Judgement::default();
     let mut sites: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -131,6 +135,7 @@ fn every_crash_point_keeps_every_acknowledged_write_and_no_batch_is_torn() {
             match crash_at(seed, point, Durability::Sync) {
                 Ok(r) => {
                     acked += r.acked;
+                    inline += r.inline;
                     let j = r.judgement;
                     total.lost += j.lost;
                     total.phantom += j.phantom;
@@ -148,7 +153,11 @@ fn every_crash_point_keeps_every_acknowledged_write_and_no_batch_is_torn() {
             }
         }
     }
-    println!("power loss: {} seeds, {points} crash points, {acked} writes acknowledged before the cuts", seeds.len());
+    println!(
+        "power loss: {} seeds, {points} crash points, {acked} writes acknowledged before the cuts \
+         ({inline} of them first committed on the calling thread)",
+        seeds.len()
+    );
     println!("  {total:?}");
     for ((thread, file, op), count) in &sites {
         println!("  {count:>6}  {thread:<18} {file:<9} {op}");

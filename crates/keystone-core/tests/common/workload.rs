@@ -6,7 +6,8 @@
 //! in eight has 256–319 keys, whose WAL fsync the commit runs on a second thread),
 //! gets and range reads (checked against the expected state while the process lives), and
 //! explicit flushes and compactions; background flushes, compactions and WAL rotations run
-//! on their own. A write that returned an error is "in flight": after a reopen its key may
+//! on their own. One single write in four is committed as `Buffered` on the calling thread when
+//! the engine allows (`Db::try_write_now`), and made durable by the `Sync` write that follows. A write that returned an error is "in flight": after a reopen its key may
 //! hold the old or the new value, nothing else.
 
 use std::collections::BTreeMap;
@@ -76,8 +77,11 @@ pub struct Expect {
     pub acked: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Every state each key was acknowledged in, oldest first.
     pub history: BTreeMap<Vec<u8>, Vec<Option<Vec<u8>>>>,
-    /// States a key may also be in: writes that returned an error.
+    /// States a key may also be in: writes that returned an error, and `Buffered` writes.
     pub maybe: BTreeMap<Vec<u8>, Vec<Option<Vec<u8>>>>,
+    /// Acknowledged `Buffered` writes no fsync has covered yet: visible while the process lives
+    /// (over `acked`), but a power cut may take them.
+    pub unsynced: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Multi-key batches over fresh keys: their keys, their value, and whether acknowledged.
     pub batches: Vec<(Vec<Vec<u8>>, Vec<u8>, bool)>,
 }
@@ -93,6 +97,8 @@ pub struct Outcome {
     /// Reads whose answer disagreed with the acknowledged state while the process lived.
     pub wrong_reads: u64,
     pub reads: u64,
+    /// Writes committed on the calling thread (`Db::try_write_now`).
+    pub inline_commits: u64,
     /// The first error that was neither `Io` nor `Poisoned`.
     pub first_untyped: Option<&'static str>,
 }
@@ -163,6 +169,40 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
                     let first = next();
                     vec![(entries, batch_index, first), (partner, None, next())]
                 }
+                None if entries.len() == 1 && rng.below(4) == 0 => {
+                    // A `Buffered` write committed on the calling thread (`Db::try_write_now`,
+                    // as the binding commits a JavaScript tick that needs no fsync), then a
+                    // durable write of another key: its fsync covers the first, which is from
+                    // then on as durable as any acknowledged write. Until then a power cut may
+                    // take it.
+                    match db.try_write_now(batch_of(&entries), Some(Durability::Buffered)) {
+                        Some(Ok(_)) => {
+                            out.inline_commits += 1;
+                            out.acked_after_io_failure += u64::from(io_failed);
+                            for (k, v) in &entries {
+                                expect.maybe.entry(k.clone()).or_default().push(v.clone());
+                                expect.unsynced.insert(k.clone(), v.clone());
+                            }
+                            let k = key(rng.below(KEYS));
+                            let v = value(&mut rng, &k, step);
+                            let covering = vec![(k, Some(v))];
+                            let result = db.write(batch_of(&covering), None);
+                            if result.is_ok() {
+                                for (k, v) in entries {
+                                    expect.history.entry(k.clone()).or_default().push(v.clone());
+                                    expect.unsynced.remove(&k);
+                                    expect.acked.insert(k, v);
+                                }
+                            }
+                            vec![(covering, None, result)]
+                        }
+                        Some(Err(e)) => vec![(entries, batch_index, Err(e))],
+                        None => {
+                            let result = db.write(batch_of(&entries), None);
+                            vec![(entries, batch_index, result)]
+                        }
+                    }
+                }
                 None => {
                     let result = if entries.len() == 1 {
                         let (k, v) = entries.first().cloned().unwrap();
@@ -184,6 +224,7 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
                         out.acked_after_io_failure += u64::from(io_failed);
                         for (k, v) in entries {
                             expect.history.entry(k.clone()).or_default().push(v.clone());
+                            expect.unsynced.remove(&k);
                             expect.acked.insert(k, v);
                         }
                         if let Some(b) = batch_index.and_then(|i| expect.batches.get_mut(i)) {
@@ -212,18 +253,19 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
             out.reads += 1;
             db.get(KS, &k).map(|got| {
                 // While the process lives, a failed write is never visible.
-                let want = expect.acked.get(&k).cloned().flatten();
+                let want = expect.unsynced.get(&k).or_else(|| expect.acked.get(&k)).cloned().flatten();
                 out.wrong_reads += u64::from(got != want);
             })
         } else if roll < 97 {
             let lo = key(rng.below(KEYS));
             out.reads += 1;
             db.scan_range(KS, Bound::Included(&lo[..]), Bound::Excluded(&b"l"[..])).map(|got| {
-                let want: Vec<(Vec<u8>, Vec<u8>)> = expect
-                    .acked
-                    .range(lo.clone()..b"l".to_vec())
-                    .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
-                    .collect();
+                let mut visible: BTreeMap<Vec<u8>, Option<Vec<u8>>> =
+                    expect.acked.range(lo.clone()..b"l".to_vec()).map(|(k, v)| (k.clone(), v.clone())).collect();
+                for (k, v) in expect.unsynced.range(lo.clone()..b"l".to_vec()) {
+                    visible.insert(k.clone(), v.clone());
+                }
+                let want: Vec<(Vec<u8>, Vec<u8>)> = visible.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
                 out.wrong_reads += u64::from(got != want);
             })
         } else if roll < 99 {
