@@ -93,13 +93,12 @@ impl<T> CommitQueue<T> {
         drop(st);
         results
     }
-}
 
-impl<T> CommitQueue<T> {
     /// Commits `work` as a group of its own on the calling thread, if no group is running and
     /// none is waiting to run. Otherwise it commits nothing and returns `None`, so that a caller
-    /// that must not block (JavaScript's thread) takes another path instead of waiting here. Writers that
-    /// queue while it runs wait for it as for any leader, and one of them leads the next group.
+    /// that must not block (JavaScript's thread) takes another path instead of waiting here.
+    /// Writers that queue while it runs wait for it as for any leader, and one of them leads the
+    /// next group.
     pub fn try_commit_alone(&self, work: T, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Option<Result<u64>> {
         let mut st = self.state.lock();
         if st.leader_active || !st.queued.is_empty() {
@@ -216,6 +215,19 @@ mod tests {
         assert_eq!(*groups.lock(), vec![vec![1], vec![2, 3, 4]]);
     }
 
+    /// A group function that holds its group: it meets `entered` inside, then waits for `release`.
+    fn held(
+        entered: &Arc<std::sync::Barrier>,
+        release: &Arc<std::sync::Barrier>,
+    ) -> impl FnOnce(Vec<u64>) -> Vec<Result<u64>> + Send + 'static {
+        let (entered, release) = (Arc::clone(entered), Arc::clone(release));
+        move |items| {
+            entered.wait();
+            release.wait();
+            items.into_iter().map(Ok).collect()
+        }
+    }
+
     #[test]
     fn a_commit_alone_runs_only_when_no_group_runs_or_waits() {
         let q = Arc::new(CommitQueue::<u64>::default());
@@ -225,14 +237,8 @@ mod tests {
         );
         let (entered, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
         let leader = {
-            let (q, entered, release) = (Arc::clone(&q), Arc::clone(&entered), Arc::clone(&release));
-            std::thread::spawn(move || {
-                q.commit(1, |items| {
-                    entered.wait();
-                    release.wait();
-                    items.into_iter().map(Ok).collect()
-                })
-            })
+            let (q, group) = (Arc::clone(&q), held(&entered, &release));
+            std::thread::spawn(move || q.commit(1, group))
         };
         entered.wait();
         // A leader is inside its group: the attempt must neither wait nor run its group.
@@ -241,16 +247,9 @@ mod tests {
         assert_eq!(leader.join().unwrap().ok(), Some(1));
         assert_eq!(q.try_commit_alone(3, |items| items.into_iter().map(Ok).collect()).map(|r| r.ok()), Some(Some(3)));
         // A writer that queues while a commit alone runs waits for it, then leads its own group.
-        let (entered, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
         let alone = {
-            let (q, entered, release) = (Arc::clone(&q), Arc::clone(&entered), Arc::clone(&release));
-            std::thread::spawn(move || {
-                q.try_commit_alone(4, |items| {
-                    entered.wait();
-                    release.wait();
-                    items.into_iter().map(Ok).collect()
-                })
-            })
+            let (q, group) = (Arc::clone(&q), held(&entered, &release));
+            std::thread::spawn(move || q.try_commit_alone(4, group))
         };
         entered.wait();
         let follower = {

@@ -522,18 +522,23 @@ impl Inner {
     }
 
     /// Whether writes must wait for room: the memtable is full while another still waits for its
-    /// flush, or level 0 has `l0_stop_trigger` files (unless compaction cannot run: `bg_failed`).
+    /// flush, or level 0 is full ([`Inner::l0_full`]).
     fn stalled(&self, bg_failed: bool) -> bool {
         let mem_full = {
             let m = self.mem.read();
             !m.immutable.is_empty() && m.active.approximate_bytes() >= self.options.memtable_switch_bytes()
         };
-        let l0_full = self.options.compaction.enabled && !bg_failed && {
+        mem_full || self.l0_full(bg_failed)
+    }
+
+    /// Whether a keyspace's level 0 has `l0_stop_trigger` files and compaction can run (it
+    /// cannot once it has failed: `bg_failed`).
+    fn l0_full(&self, bg_failed: bool) -> bool {
+        self.options.compaction.enabled && !bg_failed && {
             let v = self.version.read();
             let full = v.keyspaces().any(|ks| v.files(ks, 0).len() >= self.options.l0_stop_trigger);
             full
-        };
-        mem_full || l0_full
+        }
     }
 
     /// Whether `bytes` more can be committed now without waiting for room and without making the
@@ -541,12 +546,14 @@ impl Inner {
     /// (a write of its zeros). Locks held elsewhere count as no: the WAL's (a writer holding it
     /// is committing or rotating) and the background threads' (only ever held briefly).
     fn fits_now(&self, bytes: usize) -> bool {
-        let Some(bg_failed) = self.bg.try_lock().map(|bg| bg.error.is_some()) else { return false };
-        if self.stopping.load(Ordering::Acquire) || self.stalled(bg_failed) {
+        // No room for `bytes` in the active memtable covers the memtable case of `stalled` too.
+        if self.stopping.load(Ordering::Acquire)
+            || self.mem.read().active.approximate_bytes().saturating_add(bytes) >= self.options.memtable_switch_bytes()
+        {
             return false;
         }
-        let switch = self.options.memtable_switch_bytes();
-        if self.mem.read().active.approximate_bytes().saturating_add(bytes) >= switch {
+        let Some(bg_failed) = self.bg.try_lock().map(|bg| bg.error.is_some()) else { return false };
+        if self.l0_full(bg_failed) {
             return false;
         }
         let bytes = bytes as u64;

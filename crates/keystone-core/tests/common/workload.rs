@@ -7,8 +7,9 @@
 //! gets and range reads (checked against the expected state while the process lives), and
 //! explicit flushes and compactions; background flushes, compactions and WAL rotations run
 //! on their own. One single write in four is committed as `Buffered` on the calling thread when
-//! the engine allows (`Db::try_write_now`), and made durable by the `Sync` write that follows. A write that returned an error is "in flight": after a reopen its key may
-//! hold the old or the new value, nothing else.
+//! the engine allows (`Db::try_write_now`), and made durable by the `Sync` write that follows.
+//! A write that returned an error is "in flight": after a reopen its key may hold the old or
+//! the new value, nothing else.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -116,6 +117,15 @@ impl Outcome {
     }
 }
 
+/// Records acknowledged (durable) states of keys.
+fn acknowledge(expect: &mut Expect, entries: Vec<Entry>) {
+    for (k, v) in entries {
+        expect.history.entry(k.clone()).or_default().push(v.clone());
+        expect.unsynced.remove(&k);
+        expect.acked.insert(k, v);
+    }
+}
+
 /// Runs `steps` seeded steps. With `stop_at_error` the first failed write ends the run (a
 /// crash: nothing after it can reach the disk anyway); otherwise it goes on, recording.
 pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut Expect) -> Outcome {
@@ -188,11 +198,7 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
                             let covering = vec![(k, Some(v))];
                             let result = db.write(batch_of(&covering), None);
                             if result.is_ok() {
-                                for (k, v) in entries {
-                                    expect.history.entry(k.clone()).or_default().push(v.clone());
-                                    expect.unsynced.remove(&k);
-                                    expect.acked.insert(k, v);
-                                }
+                                acknowledge(expect, entries);
                             }
                             vec![(covering, None, result)]
                         }
@@ -222,11 +228,7 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
                     Ok(_) => {
                         out.writes_acked += 1;
                         out.acked_after_io_failure += u64::from(io_failed);
-                        for (k, v) in entries {
-                            expect.history.entry(k.clone()).or_default().push(v.clone());
-                            expect.unsynced.remove(&k);
-                            expect.acked.insert(k, v);
-                        }
+                        acknowledge(expect, entries);
                         if let Some(b) = batch_index.and_then(|i| expect.batches.get_mut(i)) {
                             b.2 = true;
                         }
