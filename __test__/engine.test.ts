@@ -205,7 +205,7 @@ describe('writes that need no fsync commit on the calling thread', () => {
     expect(inline(db)).toBe(0);
     for (let i = 0; i < 40; i++) await db.put({ pk: `b${i}`, v: i }, { durability: i % 2 ? 'buffered' : 'none' });
     await db.delete({ pk: 'b0' }, { durability: 'buffered' });
-    // One may go the usual way (the WAL lock was busy, or its preallocation must grow).
+    // One may go the usual way (the WAL lock was busy).
     expect(inline(db)).toBeGreaterThanOrEqual(39);
     expect(db.getSync({ pk: 'b0' })).toBeUndefined();
     for (let i = 1; i < 40; i++) expect(db.getSync({ pk: `b${i}` })).toEqual({ pk: `b${i}`, v: i });

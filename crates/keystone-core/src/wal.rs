@@ -39,6 +39,8 @@ pub(crate) const RECORD_HEADER_LEN: usize = 9;
 const RECORD_BATCH: u8 = 1;
 /// A record longer than this is not something we wrote: treat its length as damage.
 const MAX_RECORD_BYTES: u32 = 1 << 30;
+/// What preallocation writes from: zeros, never written, so its pages stay the shared zero page.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 
 pub fn segment_name(number: u64) -> String {
     format!("wal_{number:06}.log")
@@ -145,18 +147,16 @@ impl WalWriter {
             return Ok(());
         }
         let target = (need / self.prealloc_bytes + 1) * self.prealloc_bytes;
-        let zeros = vec![0u8; usize::try_from(target - self.allocated).unwrap_or(0)];
-        self.file
-            .write_at(&zeros, self.allocated)
-            .map_err(|e| Error::io(format!("preallocating {}", segment_name(self.number)), e))?;
+        let mut at = self.allocated;
+        while at < target {
+            let n = usize::try_from(target - at).unwrap_or(usize::MAX).min(ZEROS.len());
+            self.file
+                .write_at(ZEROS.get(..n).unwrap_or_default(), at)
+                .map_err(|e| Error::io(format!("preallocating {}", segment_name(self.number)), e))?;
+            at += n as u64;
+        }
         self.allocated = target;
         Ok(())
-    }
-
-    /// Whether `len` more bytes fit in what is already preallocated (or nothing is): appending
-    /// them writes only them, with no zeros to write first.
-    pub fn fits_allocated(&self, len: u64) -> bool {
-        self.prealloc_bytes == 0 || self.size.saturating_add(len) < self.allocated
     }
 
     pub fn number(&self) -> u64 {
