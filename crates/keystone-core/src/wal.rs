@@ -39,8 +39,12 @@ pub(crate) const RECORD_HEADER_LEN: usize = 9;
 const RECORD_BATCH: u8 = 1;
 /// A record longer than this is not something we wrote: treat its length as damage.
 const MAX_RECORD_BYTES: u32 = 1 << 30;
-/// What preallocation writes from: zeros, never written, so its pages stay the shared zero page.
-static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+/// What preallocation writes from, 64 KiB at a time: one buffer of zeros made on first use,
+/// rather than a fresh allocation per extension (a 256 KiB one is a mmap and a munmap each time).
+fn zeros() -> &'static [u8] {
+    static ZEROS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ZEROS.get_or_init(|| vec![0; 64 << 10])
+}
 
 pub fn segment_name(number: u64) -> String {
     format!("wal_{number:06}.log")
@@ -149,9 +153,10 @@ impl WalWriter {
         let target = (need / self.prealloc_bytes + 1) * self.prealloc_bytes;
         let mut at = self.allocated;
         while at < target {
-            let n = usize::try_from(target - at).unwrap_or(usize::MAX).min(ZEROS.len());
+            let zeros = zeros();
+            let n = usize::try_from(target - at).unwrap_or(usize::MAX).min(zeros.len());
             self.file
-                .write_at(ZEROS.get(..n).unwrap_or_default(), at)
+                .write_at(zeros.get(..n).unwrap_or_default(), at)
                 .map_err(|e| Error::io(format!("preallocating {}", segment_name(self.number)), e))?;
             at += n as u64;
         }
