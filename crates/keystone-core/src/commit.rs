@@ -95,21 +95,27 @@ impl<T> CommitQueue<T> {
     }
 
     /// Commits `work` as a group of its own on the calling thread, if no group is running and
-    /// none is waiting to run. Otherwise it commits nothing and returns `None`, so that a caller
-    /// that must not block (JavaScript's thread) takes another path instead of waiting here.
-    /// Writers that queue while it runs wait for it as for any leader, and one of them leads the
-    /// next group.
-    pub fn try_commit_alone(&self, work: T, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Option<Result<u64>> {
+    /// none is waiting to run, and `ready` (asked once this caller leads, so no other group can
+    /// change what it checks) says yes. Otherwise it commits nothing and returns `None`, so that
+    /// a caller that must not block (JavaScript's thread) takes another path instead of waiting
+    /// here. Writers that queue meanwhile wait for it as for any leader, and one of them leads
+    /// the next group.
+    pub fn try_commit_alone(
+        &self,
+        work: T,
+        ready: impl FnOnce() -> bool,
+        group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>,
+    ) -> Option<Result<u64>> {
         let mut st = self.state.lock();
         if st.leader_active || !st.queued.is_empty() {
             return None;
         }
         st.leader_active = true;
         drop(st);
-        let result = group(vec![work]).pop().unwrap_or_else(|| Err(no_result()));
+        let result = ready().then(|| group(vec![work]).pop().unwrap_or_else(|| Err(no_result())));
         self.state.lock().leader_active = false;
         self.finished.notify_all();
-        Some(result)
+        result
     }
 }
 
@@ -232,7 +238,7 @@ mod tests {
     fn a_commit_alone_runs_only_when_no_group_runs_or_waits() {
         let q = Arc::new(CommitQueue::<u64>::default());
         assert_eq!(
-            q.try_commit_alone(5, |items| items.into_iter().map(|v| Ok(v + 1)).collect()).map(|r| r.ok()),
+            q.try_commit_alone(5, || true, |items| items.into_iter().map(|v| Ok(v + 1)).collect()).map(|r| r.ok()),
             Some(Some(6))
         );
         let (entered, release) = (Arc::new(std::sync::Barrier::new(2)), Arc::new(std::sync::Barrier::new(2)));
@@ -242,14 +248,23 @@ mod tests {
         };
         entered.wait();
         // A leader is inside its group: the attempt must neither wait nor run its group.
-        assert!(q.try_commit_alone(2, |_| panic!("no group while another runs")).is_none());
+        assert!(q
+            .try_commit_alone(
+                2,
+                || panic!("not asked while another group runs"),
+                |_| panic!("no group while another runs")
+            )
+            .is_none());
         release.wait();
         assert_eq!(leader.join().unwrap().ok(), Some(1));
-        assert_eq!(q.try_commit_alone(3, |items| items.into_iter().map(Ok).collect()).map(|r| r.ok()), Some(Some(3)));
+        assert_eq!(
+            q.try_commit_alone(3, || true, |items| items.into_iter().map(Ok).collect()).map(|r| r.ok()),
+            Some(Some(3))
+        );
         // A writer that queues while a commit alone runs waits for it, then leads its own group.
         let alone = {
             let (q, group) = (Arc::clone(&q), held(&entered, &release));
-            std::thread::spawn(move || q.try_commit_alone(4, group))
+            std::thread::spawn(move || q.try_commit_alone(4, || true, group))
         };
         entered.wait();
         let follower = {
@@ -261,5 +276,8 @@ mod tests {
         release.wait();
         assert_eq!(alone.join().unwrap().and_then(|r| r.ok()), Some(4));
         assert_eq!(follower.join().unwrap().ok(), Some(90));
+        // Not ready once it leads: nothing is committed, and the next writer leads as usual.
+        assert!(q.try_commit_alone(6, || false, |_| panic!("no group when not ready")).is_none());
+        assert_eq!(q.commit(7, |items| items.into_iter().map(Ok).collect()).ok(), Some(7));
     }
 }

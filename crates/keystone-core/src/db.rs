@@ -327,11 +327,11 @@ impl Db {
         if let Err(e) = wal::check_fits(&batch) {
             return Some(Err(e));
         }
-        if !inner.fits_now(wal::RECORD_HEADER_LEN + batch.encoded_len_bound()) {
-            return None;
-        }
+        let bytes = wal::RECORD_HEADER_LEN + batch.encoded_len_bound();
         let pending = Pending { batch, durability, checks: Vec::new() };
-        let committed = inner.commit.try_commit_alone(pending, |group| inner.commit_group(group));
+        // Room is checked once this thread leads: no other group can take it before the commit.
+        let committed =
+            inner.commit.try_commit_alone(pending, || inner.fits_now(bytes), |group| inner.commit_group(group));
         if committed.is_some() {
             inner.inline_commits.fetch_add(1, Ordering::Relaxed);
         }

@@ -151,9 +151,9 @@ impl WalWriter {
             return Ok(());
         }
         let target = (need / self.prealloc_bytes + 1) * self.prealloc_bytes;
+        let zeros = zeros();
         let mut at = self.allocated;
         while at < target {
-            let zeros = zeros();
             let n = usize::try_from(target - at).unwrap_or(usize::MAX).min(zeros.len());
             self.file
                 .write_at(zeros.get(..n).unwrap_or_default(), at)
