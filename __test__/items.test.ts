@@ -360,7 +360,7 @@ describe('the boundary', () => {
         () => 'ok',
         (e: unknown) => e,
       );
-    // A large tick first, committed on the pool: the ticks after it queue up behind it.
+    // A large tick first, sent in parts: the ticks after it queue up behind them.
     const large = Array.from({ length: 2000 }, (_, i) => db.put({ pk: `large${i}` }, { durability: 'sync' }));
     await new Promise<void>((done) => {
       let i = 0;
@@ -415,10 +415,10 @@ describe('the boundary', () => {
 
   it('keeps the order of a tick whose large parts go to the pool and whose small last part does not', async () => {
     const db = await Database.create(fresh());
-    // ~270 B per write: a part of 512 is ~140 KB (over the write thread's 64 KiB, so the pool
+    // ~2.1 KB per write: a part of 512 is ~1.1 MB (over the write thread's 1 MiB, so the pool
     // takes it); the last part, 152 writes, is small enough for the write thread, which is idle
     // and would finish it first if turns did not hold it back.
-    const pad = 'x'.repeat(250);
+    const pad = 'x'.repeat(2100);
     for (let round = 0; round < 5; round++) {
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 1100; i++) {
