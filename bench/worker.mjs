@@ -45,13 +45,36 @@ async function concurrent(count, inFlight, op) {
   );
 }
 
+/** How many calls the timed part of a row makes (the puts and deletes write, the reads read). */
+function timedCalls(row) {
+  switch (row) {
+    case 'get':
+      return Math.min(N, 200_000);
+    case 'range':
+      return Math.min(2000, Math.max(10, Math.floor(N / 100)));
+    case 'durable1':
+    case 'buffered1':
+      return Math.min(2000, Math.max(200, N));
+    case 'durable64':
+      return Math.min(20_000, Math.max(200, N));
+    default:
+      return 0;
+  }
+}
+
+/** Calls V8 needs before the functions a call runs are compiled by its optimizing tier. */
+const WARM_UP_CALLS = 2000;
+
 /**
- * Untimed calls before the timed ones, the same for every engine: at N = 5,000 a timed row is
- * tens of ms, so JIT compilation and first-call costs would otherwise decide it. Reads touch
+ * Untimed calls before the timed ones, the same for every engine: as many as the timed part
+ * makes, up to 2,000. V8 compiles a function with its optimizing tier only after a few thousand
+ * calls (and again after its feedback changes, as when a put with another durability takes a
+ * branch never taken before), and that compiling, ~40 ms on this machine's other core for a
+ * put's functions, would otherwise fall inside a row of tens of ms at N = 5,000. Reads touch
  * other keys (or starts) than the timed ones' first; puts write keys the timed ones do not.
  */
 async function warmUp(db) {
-  const few = Math.min(1000, Math.max(10, Math.floor(N / 10)));
+  const few = Math.min(WARM_UP_CALLS, timedCalls(workload));
   const ids = shuffled(N, 13).slice(0, few);
   if (workload === 'get') {
     for (const id of ids) {
@@ -59,14 +82,11 @@ async function warmUp(db) {
       if ((engine.syncGet ? engine.get(db, k) : await engine.get(db, k)) === undefined) throw new Error('missing');
     }
   } else if (workload === 'range') {
-    for (const id of ids.slice(0, 20)) await engine.range(db, keyOf(Math.max(0, Math.min(N - 100, id))), 100);
+    for (const id of ids) await engine.range(db, keyOf(Math.max(0, Math.min(N - 100, id))), 100);
   } else if (workload === 'durable1' || workload === 'durable64') {
-    const count = Math.min(200, few);
-    await concurrent(count, workload === 'durable1' ? 1 : 64, (i) =>
-      engine.put(db, keyOf(2 * N + i), itemOf(2 * N + i)),
-    );
+    await concurrent(few, workload === 'durable1' ? 1 : 64, (i) => engine.put(db, keyOf(2 * N + i), itemOf(2 * N + i)));
   } else if (workload === 'buffered1') {
-    await concurrent(Math.min(200, few), 1, (i) => engine.putBuffered(db, keyOf(2 * N + i), itemOf(2 * N + i)));
+    await concurrent(few, 1, (i) => engine.putBuffered(db, keyOf(2 * N + i), itemOf(2 * N + i)));
   }
 }
 
@@ -100,7 +120,7 @@ switch (workload) {
     const start = now();
     let ops = 0;
     if (workload === 'get') {
-      const count = Math.min(N, 200_000);
+      const count = timedCalls('get');
       if (engine.syncGet) {
         for (let i = 0; i < count; i++) if (engine.get(db, keys[i]) === undefined) throw new Error('missing');
       } else {
@@ -111,7 +131,7 @@ switch (workload) {
       ops = count;
       result.unit = engine.syncGet ? 'gets/s (sync)' : 'gets/s (async, 64 in flight)';
     } else if (workload === 'range') {
-      const reads = Math.min(2000, Math.max(10, Math.floor(N / 100)));
+      const reads = timedCalls('range');
       const starts = shuffled(Math.max(1, N - 100), 11).slice(0, reads);
       for (const s of starts) {
         const got = await engine.range(db, keyOf(s), 100);
@@ -125,12 +145,12 @@ switch (workload) {
       result.unit = 'items/s';
     } else if (workload === 'buffered1') {
       // The dynalite table only: a put with dynalite's durability (acknowledged after write(2)).
-      const count = Math.min(2000, Math.max(200, N));
+      const count = timedCalls('buffered1');
       await concurrent(count, 1, (i) => engine.putBuffered(db, keyOf(N + i), itemOf(N + i)));
       ops = count;
       result.unit = 'puts/s';
     } else if (workload === 'durable1' || workload === 'durable64') {
-      const count = Math.min(workload === 'durable1' ? 2000 : 20_000, Math.max(200, N));
+      const count = timedCalls(workload);
       await concurrent(count, workload === 'durable1' ? 1 : 64, (i) => engine.put(db, keyOf(N + i), itemOf(N + i)));
       ops = count;
       result.unit = 'puts/s';
