@@ -62,14 +62,14 @@ function timedCalls(row) {
   }
 }
 
-/** Calls V8 needs before the functions a call runs are compiled by its optimizing tier. */
+/** The most untimed calls a row makes: about what V8 takes to compile a call's functions fully. */
 const WARM_UP_CALLS = 2000;
 
 /**
  * Untimed calls before the timed ones, the same for every engine: as many as the timed part
  * makes, up to 2,000. V8 compiles a function with its optimizing tier only after a few thousand
  * calls (and again after its feedback changes, as when a put with another durability takes a
- * branch never taken before), and that compiling, ~40 ms on this machine's other core for a
+ * branch never taken before), and that compiling, 30–40 ms on this machine's other core for a
  * put's functions, would otherwise fall inside a row of tens of ms at N = 5,000. Reads touch
  * other keys (or starts) than the timed ones' first; puts write keys the timed ones do not.
  */

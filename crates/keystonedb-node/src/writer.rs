@@ -19,8 +19,9 @@
 //! items are ~65 KB, so they alternated between the pool and this thread, and each waited for
 //! the other's turn on a condition variable: a part of 512 puts took p50 1.1 ms from start to
 //! commit for 0.27 ms of CPU (`/proc/thread-self/schedstat`). On this thread alone, a load of
-//! 200,000 items in durable ticks of 1,000 went from 276–291k to 311–325k items/s (3 alternating runs),
-//! and through the bench's worker from a median of 260k to 281k (4 alternating runs).
+//! 200,000 items in durable ticks of 1,000 went from 276–291k to 311–325k items/s (3
+//! alternating runs), and through the bench's worker from a median of 260k to 281k (4
+//! alternating runs).
 //!
 //! Grouping: calls that queue up while the thread is busy (an fsync takes 0.1–1.5 ms on this
 //! kind of disk) commit together: one WAL write and at most one fsync for all of them, each
