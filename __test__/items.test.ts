@@ -413,11 +413,10 @@ describe('the boundary', () => {
     await db.close();
   });
 
-  it('keeps the order of a tick whose large parts go to the pool and whose small last part does not', async () => {
+  it('keeps the order of a tick of large parts, each a group of its own, and a small last part', async () => {
     const db = await Database.create(fresh());
-    // ~2.1 KB per write: a part of 512 is ~1.1 MB (over the write thread's 1 MiB, so the pool
-    // takes it); the last part, 152 writes, is small enough for the write thread, which is idle
-    // and would finish it first if turns did not hold it back.
+    // ~2.1 KB per write: a part of 512 is ~1.1 MB, over a group's 1 MiB, so each part commits
+    // alone; the last part, 152 writes, may join the group of calls queued before it.
     const pad = 'x'.repeat(2100);
     for (let round = 0; round < 5; round++) {
       const writes: Promise<unknown>[] = [];

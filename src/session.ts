@@ -5,7 +5,7 @@
  * work and settle old.
  *
  * A tick that queues many writes sends them every `SEND_EARLY_WRITES` writes instead of all at
- * the end: the engine commits the first ones on a pool thread while this thread encodes the
+ * the end: the engine commits the first ones on the write thread while this thread encodes the
  * rest. The engine applies the calls in the order they were made (each takes its turn on this
  * thread), so writes to one key in one tick still land in the order they were issued.
  *

@@ -22,7 +22,7 @@ use crate::params::{
 };
 use crate::reader::{copy_out, Slot, TableReader};
 use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
-use crate::writer::{WriteCall, WriteErrors, Writer, DIRECT_MAX_BYTES};
+use crate::writer::{WriteCall, WriteErrors, Writer};
 
 /// `writeItemsNow` commits calls of up to this many packed bytes (a few dozen items) on the
 /// JavaScript thread; a larger tick is better split between this thread and the pool.
@@ -70,7 +70,6 @@ fn job<T: Send + 'static, J: ToNapiValue + TypeName>(
 }
 
 type ItemJob = AsyncTask<Job<Option<Vec<u8>>, Option<Buffer>>>;
-type ErrorsJob = AsyncTask<Job<WriteErrors, WriteErrors>>;
 type PageJob = AsyncTask<Job<keystone_core::Page, NativePage>>;
 type BatchGetJob = AsyncTask<Job<Vec<Vec<Vec<u8>>>, Vec<Vec<Buffer>>>>;
 type TableJob = AsyncTask<Job<std::sync::Arc<keystone_core::TableDef>, NativeTableDescription>>;
@@ -144,7 +143,7 @@ impl NativeDb {
     /// Puts and deletes, packed into one buffer by `PackedWrites` (src/codec.ts) with `tables`
     /// naming their tables. `atomic`: all or none (batchWrite). Otherwise each op succeeds or
     /// fails on its own (the writes of one tick); resolves with each op's error message or null.
-    /// Calls of up to `DIRECT_MAX_BYTES` run on the write thread, larger ones on the pool.
+    /// Every call runs on the handle's write thread (`writer.rs`).
     #[napi(ts_return_type = "Promise<Array<string | null>>")]
     pub fn write_items<'env>(
         &self,
@@ -153,23 +152,14 @@ impl NativeDb {
         ops: &[u8],
         atomic: bool,
         durability: Option<String>,
-    ) -> napi::Result<Either<Object<'env>, ErrorsJob>> {
+    ) -> napi::Result<Object<'env>> {
         let db = self.handle()?;
         let durability = durability_opt(durability)?;
         let packed = ops.to_vec();
-        let direct = packed.len() <= DIRECT_MAX_BYTES;
         // Taken here, on the JavaScript thread, so writes apply in the order they were issued.
         let turn = self.order.take_turn();
-        if direct {
-            let call = WriteCall { db, tables, packed, atomic, durability, turn };
-            return self.writer.lock().submit(env, call).map(Either::A);
-        }
-        let work = move || -> keystone_core::Result<WriteErrors> {
-            let ops = params::unpack_writes(&tables, &packed)?;
-            let errors = db.write_items(ops, atomic, durability, Some(turn))?;
-            Ok(errors.into_iter().map(|e| e.map(|e| e.to_string())).collect())
-        };
-        Ok(Either::B(job(work, Ok)))
+        let call = WriteCall { db, tables, packed, atomic, durability, turn };
+        self.writer.lock().submit(env, call)
     }
 
     /// `writeItems` of plain, not durable writes on this thread, when nothing of this handle is

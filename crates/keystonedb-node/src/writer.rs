@@ -1,6 +1,5 @@
-//! The write thread: one thread per `NativeDb` that commits small write calls (the writes of a
-//! tick, up to `DIRECT_MAX_BYTES` packed) and settles their promises, instead of a libuv pool
-//! thread.
+//! The write thread: one thread per `NativeDb` that commits its write calls (the writes of a
+//! tick, or a part of a large tick) and settles their promises, instead of a libuv pool thread.
 //!
 //! Why: a durable put with nothing else in flight is a round trip from the JavaScript thread to
 //! a thread that fsyncs and back. On this kind of host (virtual CPUs that halt when idle) waking
@@ -12,32 +11,30 @@
 //! 52–62 → 31–35 µs, on a 2-vCPU virtual machine. JavaScript's thread spins too while a call is
 //! in flight (`src/session.ts`), so that the answer does not have to wake it either.
 //!
-//! The parts of a large tick (512 writes each, see `src/session.ts`) run here too, as long as a
-//! part is at most `DIRECT_MAX_BYTES` (1 MiB: items up to ~2 KB encoded); only larger calls go
-//! to the libuv pool. Parts were first sent to the pool from 64 KiB up, so that one part's
-//! unpacking would overlap the previous part's commit. But the parts of a bulk load of ~130-byte
-//! items are ~65 KB, so they alternated between the pool and this thread, and each waited for
-//! the other's turn on a condition variable: a part of 512 puts took p50 1.1 ms from start to
+//! The parts of a large tick (512 writes each, see `src/session.ts`) run here too, whatever
+//! their size. They were first sent to the pool from 64 KiB up, so that one part's unpacking
+//! would overlap the previous part's commit. But the parts of a tick then alternated between
+//! the pool and this thread (its last part is small), and each waited for the other's turn on a
+//! condition variable: with ~130-byte items, a part of 512 puts took p50 1.1 ms from start to
 //! commit for 0.27 ms of CPU (`/proc/thread-self/schedstat`). On this thread alone, a load of
-//! 200,000 items in durable ticks of 1,000 went from 276–291k to 311–325k items/s (3
+//! 200,000 such items in durable ticks of 1,000 went from 276–291k to 311–325k items/s (3
 //! alternating runs), and through the bench's worker from a median of 260k to 281k (4
-//! alternating runs).
+//! alternating runs); a load of 20,000 items of ~4 KB (parts of ~2 MB) from 71–76k to
+//! 78–81k items/s (3 alternating runs).
 //!
 //! Grouping: calls that queue up while the thread is busy (an fsync takes 0.1–1.5 ms on this
 //! kind of disk) commit together: one WAL write and at most one fsync for all of them, each
 //! with its own result, as if as many threads had made them at once (`Db::write_items_grouped`).
 //! Without this, writes issued in different ticks (requests of a server, each awaiting its own
 //! put) took one fsync each, however many were waiting: 64 such writers made 5,000 puts with
-//! 5,000 fsyncs. A group takes consecutive calls only (no pool call's turn between them), up to
-//! `MAX_GROUP_BYTES` of packed writes.
+//! 5,000 fsyncs. A group takes consecutive calls, up to `MAX_GROUP_BYTES` of packed writes (a
+//! larger call forms a group of its own).
 //!
-//! Ordering: every call takes its turn on the JavaScript thread before it is queued here or on
-//! the pool (`WriteOrder`), and the engine applies calls in turn order, so the two paths cannot
-//! reorder writes. This thread runs its calls one at a time in the order they were queued, which
-//! is their turn order; a call waiting for the turn of an earlier pool call waits for a thread
-//! that is already running.
+//! Ordering: every call takes its turn on the JavaScript thread before it is queued here
+//! (`WriteOrder`), and the engine applies calls in turn order. This thread runs its calls one at
+//! a time in the order they were queued, which is their turn order, so it never waits for one.
 //!
-//! Lifetime: the thread starts with the first small write call and ends once its `Writer` is
+//! Lifetime: the thread starts with the first write call and ends once its `Writer` is
 //! dropped (the handle closed or collected) and the calls already queued are settled. It holds
 //! no engine handle of its own, only the queued calls, so it never keeps a database open. A
 //! promise still pending when its environment tears down (a worker thread ending) is aborted by
@@ -57,9 +54,6 @@ use napi::JsDeferred;
 
 use crate::error::{io, to_napi};
 use crate::params;
-
-/// Calls whose packed writes are at most this many bytes run here; larger ones on the pool.
-pub const DIRECT_MAX_BYTES: usize = 1 << 20;
 
 /// Each write's error message, or `None` for a write that landed.
 pub type WriteErrors = Vec<Option<String>>;
@@ -273,7 +267,7 @@ mod tests {
         let mut carry = None;
         assert_eq!(group_of(&[(1, 10), (2, 10), (3, 10)], &mut carry), vec![(1, 10), (2, 10), (3, 10)]);
         assert_eq!(carry, None);
-        // Turn 3 ran on the pool: 4 may not join 2's group, and starts the next one.
+        // Turn 3 never reached this thread (its call failed first): 4 may not join 2's group.
         assert_eq!(group_of(&[(1, 10), (2, 10), (4, 10), (5, 10)], &mut carry), vec![(1, 10), (2, 10)]);
         assert_eq!(carry, Some((4, 10)));
     }
