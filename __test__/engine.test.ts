@@ -164,24 +164,32 @@ describe('spinMicros: the JavaScript thread spins while a call is in flight', ()
   });
 
   it('stops at the limit even while a call is still in flight', async () => {
-    const db = await Database.create(fresh(), { spinMicros: 1 });
-    // A full compaction of a few thousand items takes far longer than 1 µs.
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => db.put({ pk: `k${i}`, pad: 'x'.repeat(200) })));
-    await new Promise((resolve) => setTimeout(resolve, 1)); // the puts' spin has ended
-    const idle = immediates();
-    let done = false;
-    const compacting = db.compact().then(() => {
-      done = true;
-    });
-    expect(immediates()).toBe(idle + 1);
-    // Two turns of the loop: the spin's first turn is already past its 1 µs.
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setImmediate(resolve));
-    const during = immediates();
-    expect(done).toBe(false);
-    expect(during).toBe(idle);
-    await compacting;
-    await db.close();
+    // A full compaction of a few thousand items takes far longer than 1 µs, but on a busy
+    // machine it can finish within the two turns of the loop this test waits: an attempt in
+    // which it did proves nothing, so the test tries again (and fails if none caught it running).
+    let checked = 0;
+    for (let attempt = 0; attempt < 5 && checked === 0; attempt++) {
+      const db = await Database.create(fresh(), { spinMicros: 1 });
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => db.put({ pk: `k${i}`, pad: 'x'.repeat(200) })));
+      await new Promise((resolve) => setTimeout(resolve, 1)); // the puts' spin has ended
+      const idle = immediates();
+      let done = false;
+      const compacting = db.compact().then(() => {
+        done = true;
+      });
+      expect(immediates()).toBe(idle + 1);
+      // Two turns of the loop: the spin's first turn is already past its 1 µs.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      const during = immediates();
+      if (!done) {
+        expect(during).toBeLessThanOrEqual(idle);
+        checked += 1;
+      }
+      await compacting;
+      await db.close();
+    }
+    expect(checked).toBe(1);
   });
 
   it('never spins with spinMicros: 0, and writes and reads still work', async () => {

@@ -97,7 +97,7 @@ pub fn write_batch(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // SST
 
-/// Walks a block from the start and seeks to every key it saw plus a few others.
+/// Walks a block from the start, and seeks to and looks up every key it saw plus a few others.
 fn walk_block(block: Arc<Block>, extra_key: &[u8]) {
     let mut it = crate::sst::fuzz_access::BlockIter::new(Arc::clone(&block));
     let mut keys = Vec::new();
@@ -125,6 +125,7 @@ fn walk_block(block: Arc<Block>, extra_key: &[u8]) {
             if it.seek(&key, s).is_ok() && it.valid() {
                 let _ = it.advance();
             }
+            let _ = block.lookup(&key, s);
         }
     }
 }

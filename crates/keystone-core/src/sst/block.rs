@@ -111,6 +111,17 @@ impl BlockBuilder {
     }
 }
 
+/// What [`Block::lookup`] found at the first entry at or after the target.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// That entry is a version of the key: its seq, kind and value.
+    Found { seq: u64, kind: EntryKind, value: &'a [u8] },
+    /// That entry has another key: the block holds no version of the key at or below the seq.
+    Absent,
+    /// Every entry sorts before the target.
+    PastEnd,
+}
+
 /// A parsed, immutable block. Shared between readers through the block cache.
 pub struct Block {
     data: Vec<u8>,
@@ -151,6 +162,71 @@ impl Block {
             return Err(Error::corruption(format!("block restart {i} shares bytes with an earlier key")));
         }
         Ok((r.bytes(unshared)?, seq))
+    }
+
+    /// The last restart point whose entry sorts before (`key`, `seq`), or the first: entries
+    /// before it are all smaller. Restart entries store their key whole, so the binary search
+    /// compares them in place.
+    fn restart_before(&self, key: &[u8], seq: u64) -> Result<usize> {
+        let (mut lo, mut hi) = (0, self.num_restarts - 1);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            let (restart_key, restart_seq) = self.restart_key(mid)?;
+            if cmp_internal(restart_key, restart_seq, key, seq) == Ordering::Less {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// A point lookup: what [`BlockIter::seek`] to (`key`, `seq`) lands on, as far as a `get`
+    /// needs it, without rebuilding each key the scan passes. The scan keeps how many leading
+    /// bytes the entry it is on shares with `key` (`matched`). An entry that shares more than
+    /// that with the entry before it sorts before `key` (it keeps the byte where that entry
+    /// fell short of `key`) and is skipped without a compare; any other entry is `key`'s first
+    /// `shared` bytes followed by its suffix, so its suffix alone is compared.
+    pub fn lookup(&self, key: &[u8], seq: u64) -> Result<Lookup<'_>> {
+        let entries = self.data.get(..self.restarts_start).unwrap_or_default();
+        let mut at = self.restart(self.restart_before(key, seq)?)?;
+        let (mut matched, mut previous_len) = (0usize, 0usize);
+        while at < entries.len() {
+            let mut r = Reader::new(entries.get(at..).unwrap_or_default(), "block entry");
+            let shared = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+            let unshared = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+            let (entry_seq, kind) = EntryKind::from_tag(r.varint()?);
+            let value_len = usize::try_from(r.varint()?).unwrap_or(usize::MAX);
+            if shared > previous_len {
+                return Err(Error::corruption(format!("block entry at byte {at} shares more than its key")));
+            }
+            let suffix = r.bytes(unshared)?;
+            let value = r.bytes(value_len)?;
+            at += r.position();
+            previous_len = shared + unshared;
+            if shared > matched {
+                continue;
+            }
+            let rest = key.get(shared..).unwrap_or_default();
+            let common = suffix.iter().zip(rest).take_while(|(a, b)| a == b).count();
+            matched = shared + common;
+            let order = match (suffix.get(common), rest.get(common)) {
+                (Some(a), Some(b)) => a.cmp(b),
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                // The same user key: newer versions (higher seqs) come first.
+                (None, None) => {
+                    if seq < entry_seq {
+                        continue;
+                    }
+                    return Ok(Lookup::Found { seq: entry_seq, kind, value });
+                }
+            };
+            if order == Ordering::Greater {
+                return Ok(Lookup::Absent);
+            }
+        }
+        Ok(Lookup::PastEnd)
     }
 
     fn restart(&self, i: usize) -> Result<usize> {
@@ -209,19 +285,7 @@ impl BlockIter {
     /// Positions at the first entry at or after (`key`, `seq`) in [`cmp_internal`] order, or
     /// makes the cursor invalid if there is none.
     pub fn seek(&mut self, key: &[u8], seq: u64) -> Result<()> {
-        // The last restart whose key is before the target; entries before it are all smaller.
-        // Restart entries store their key whole, so the search compares them in place.
-        let (mut lo, mut hi) = (0, self.block.num_restarts - 1);
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            let (restart_key, restart_seq) = self.block.restart_key(mid)?;
-            if cmp_internal(restart_key, restart_seq, key, seq) == Ordering::Less {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        self.start_at_restart(lo)?;
+        self.start_at_restart(self.block.restart_before(key, seq)?)?;
         loop {
             self.advance()?;
             if !self.valid || cmp_internal(&self.key, self.seq, key, seq) != Ordering::Less {
@@ -340,6 +404,68 @@ mod tests {
         assert!(!it.valid());
     }
 
+    /// What a seek followed by a key compare finds: `lookup`'s specification.
+    fn lookup_by_seek(block: &Arc<Block>, key: &[u8], seq: u64) -> Option<Option<(u64, EntryKind, Vec<u8>)>> {
+        let mut it = BlockIter::new(Arc::clone(block));
+        it.seek(key, seq).unwrap();
+        if !it.valid() {
+            return None;
+        }
+        Some((it.key() == key).then(|| (it.seq(), it.kind(), it.value().to_vec())))
+    }
+
+    fn owned(found: Lookup<'_>) -> Option<Option<(u64, EntryKind, Vec<u8>)>> {
+        match found {
+            Lookup::Found { seq, kind, value } => Some(Some((seq, kind, value.to_vec()))),
+            Lookup::Absent => Some(None),
+            Lookup::PastEnd => None,
+        }
+    }
+
+    #[test]
+    fn lookup_finds_what_a_seek_finds_for_present_absent_and_prefix_keys() {
+        let mut targets: Vec<String> = vec!["".into(), "a".into(), "user/".into(), "zzz".into()];
+        for k in 0..40u32 {
+            let key = format!("user/{k:04}");
+            // The key, a key it is a prefix of, keys between it and its neighbours, its prefixes.
+            targets.extend([key.clone(), format!("{key}0"), format!("{key}!"), key[..key.len() - 1].to_string()]);
+            targets.push(format!("user/{k:03}"));
+        }
+        for interval in [1, 2, 3, 16, 1000] {
+            let block = build(interval);
+            for target in &targets {
+                for seq in [u64::MAX, 30, 29, 20, 15, 10, 9, 0] {
+                    let found = owned(block.lookup(target.as_bytes(), seq).unwrap());
+                    assert_eq!(
+                        found,
+                        lookup_by_seek(&block, target.as_bytes(), seq),
+                        "{target}@{seq}, interval {interval}"
+                    );
+                }
+            }
+        }
+        // Spot checks of the specification itself.
+        let block = build(16);
+        assert_eq!(owned(block.lookup(b"user/0001", 25).unwrap()), Some(Some((20, EntryKind::Put, b"v1@20".to_vec()))));
+        assert_eq!(
+            block.lookup(b"user/0003", 30).unwrap(),
+            Lookup::Found { seq: 30, kind: EntryKind::Delete, value: b"" }
+        );
+        assert_eq!(block.lookup(b"user/00015", u64::MAX).unwrap(), Lookup::Absent);
+        assert_eq!(block.lookup(b"user/0039", 9).unwrap(), Lookup::PastEnd);
+    }
+
+    #[test]
+    fn lookup_reports_an_entry_sharing_more_than_its_predecessor_as_corruption() {
+        // A valid first entry "ab", then one claiming 5 shared bytes with it.
+        let mut data = vec![0, 2, 3, 0, b'a', b'b', 5, 1, 3, 0, b'c'];
+        data.extend_from_slice(&0u32.to_le_bytes());
+        data.extend_from_slice(&1u32.to_le_bytes());
+        let block = Block::parse(data).unwrap();
+        assert_eq!(block.lookup(b"abzzzz", u64::MAX).err().map(|e| e.code()), Some(ErrorCode::Corruption));
+        assert_eq!(block.lookup(b"ab", u64::MAX).unwrap(), Lookup::Found { seq: 1, kind: EntryKind::Put, value: b"" });
+    }
+
     #[test]
     fn empty_block_has_no_entries() {
         let block = Arc::new(Block::parse(BlockBuilder::new(16).finish()).unwrap());
@@ -382,6 +508,7 @@ mod tests {
             let Ok(block) = Block::parse(data) else { continue };
             let mut it = BlockIter::new(Arc::new(block));
             let _ = it.seek(&real.data[..3], next());
+            let _ = it.block.lookup(&real.data[..3], next());
             if it.seek_to_first().is_ok() {
                 for _ in 0..300 {
                     if !it.valid() || it.advance().is_err() {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::vfs::{ReadableFile, Vfs};
 
-use super::block::{Block, BlockIter, EntryKind};
+use super::block::{Block, EntryKind, Lookup};
 use super::bloom::BloomFilter;
 use super::cache::BlockCache;
 use super::format::{unseal_block, BlockHandle, Footer, FOOTER_LEN};
@@ -115,16 +115,15 @@ impl SstReader {
         let Some(handle) = inner.index.handle(inner.index.seek(key, snapshot)) else {
             return Ok(None);
         };
-        let mut data = BlockIter::new(inner.data_block(handle, true)?);
-        data.seek(key, snapshot).map_err(|e| inner.corrupt(handle.offset, e))?;
-        if !data.valid() {
-            let e = Error::corruption("data block ends before the key its index entry promises");
-            return Err(inner.corrupt(handle.offset, e));
+        let block = inner.data_block(handle, true)?;
+        match block.lookup(key, snapshot).map_err(|e| inner.corrupt(handle.offset, e))? {
+            Lookup::Found { seq, kind, value } => Ok(Some(Found { seq, kind, value: value.to_vec() })),
+            Lookup::Absent => Ok(None),
+            Lookup::PastEnd => {
+                let e = Error::corruption("data block ends before the key its index entry promises");
+                Err(inner.corrupt(handle.offset, e))
+            }
         }
-        if data.key() != key {
-            return Ok(None);
-        }
-        Ok(Some(Found { seq: data.seq(), kind: data.kind(), value: data.value().to_vec() }))
     }
 
     /// Every entry in order; call `SstIter::seek` to start at a key.
