@@ -254,6 +254,42 @@ describe('writes that need no fsync commit on the calling thread', () => {
     await db.close();
   });
 
+  it('is refused by the binding while a write call of the handle is queued or committing', async () => {
+    const { native } = await import('../dist/src/native.js');
+    const { PackedWrites, encodeItem, decodeItem } = await import('../dist/src/codec.js');
+    const nd = await native.openDatabase(fresh(), 'create', undefined, undefined);
+    const packed = (v: string, others: number) => {
+      const ops = new PackedWrites();
+      for (let j = 0; j < others; j++) ops.add('default', true, { pk: `other${j}`, v });
+      ops.add('default', true, { pk: 'k', v });
+      return { tables: ops.tables, bytes: Buffer.from(ops.bytes()) };
+    };
+    const out = Buffer.alloc(256);
+    const valueOfK = () => decodeItem(out.subarray(0, nd.getSync('default', encodeItem({ pk: 'k' }), out))).v;
+    let refused = 0;
+    try {
+      for (let i = 0; i < 10; i++) {
+        // A call of 3,000 puts takes milliseconds to commit on the write thread.
+        const first = packed(`first${i}`, 3000);
+        const queued = nd.writeItems(first.tables, first.bytes, false, 'sync');
+        const second = packed(`second${i}`, 0);
+        const now = nd.writeItemsNow(second.tables, second.bytes, 'buffered');
+        await queued;
+        if (now === null) {
+          refused += 1;
+          await expect(nd.writeItems(second.tables, second.bytes, false, 'buffered')).resolves.toEqual([null]);
+        } else {
+          expect(now).toEqual([null]);
+        }
+        // Either way the second write landed after the first.
+        expect(valueOfK()).toBe(`second${i}`);
+      }
+      expect(refused).toBeGreaterThan(0);
+    } finally {
+      nd.close();
+    }
+  });
+
   it('sends a large tick the usual way, and settles each write of a tick on its own', async () => {
     const db = await Database.create(fresh(), { durability: 'buffered' });
     const large = Array.from({ length: 200 }, (_, i) => db.put({ pk: `l${i}`, pad: 'x'.repeat(100) }));

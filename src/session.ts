@@ -6,8 +6,8 @@
  *
  * A tick that queues many writes sends them every `SEND_EARLY_WRITES` writes instead of all at
  * the end: the engine commits the first ones on the write thread while this thread encodes the
- * rest. The engine applies the calls in the order they were made (each takes its turn on this
- * thread), so writes to one key in one tick still land in the order they were issued.
+ * rest. One native thread commits the calls in the order they were made, so writes to one key
+ * in one tick still land in the order they were issued.
  *
  * Writes that need no fsync ('buffered', 'none'), issued while nothing of this handle is in
  * flight, commit on this thread when the engine can do that without waiting (`writeItemsNow`):

@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let start = Instant::now();
     for chunk in shuffled(n, 42).chunks(1000) {
         let ops = chunk.iter().map(|&i| WriteOp { table: Arc::clone(&table), data: item(i), put: true }).collect();
-        if let Some(e) = db.write_items(ops, false, None, None)?.into_iter().flatten().next() {
+        if let Some(e) = db.write_items(ops, false, None)?.into_iter().flatten().next() {
             return Err(e.into());
         }
     }

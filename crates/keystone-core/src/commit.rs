@@ -39,32 +39,22 @@ impl<T> CommitQueue<T> {
     /// Commits `work` as part of a group. `group` receives the group's work in arrival order and
     /// returns one result per item, in the same order.
     pub fn commit(&self, work: T, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Result<u64> {
-        self.commit_all_then(vec![work], || {}, group).pop().unwrap_or_else(|| Err(no_result()))
+        self.commit_all(vec![work], group).pop().unwrap_or_else(|| Err(no_result()))
     }
 
     /// Commits several pieces of work from one caller in the same group, in the order given, and
-    /// returns one result per piece. `queued` is called once they have their place in the queue:
-    /// every write queued after that point commits after them. It runs under the queue's lock,
-    /// so it must only do brief work (`order.rs` passes the turns on there). They are queued
-    /// together under the lock, so a leader takes all of them or none: they cannot straddle two
-    /// groups. (One thread holding several writes, the binding's write thread, gets the grouping
-    /// that as many threads would.)
-    pub fn commit_all_then(
-        &self,
-        works: Vec<T>,
-        queued: impl FnOnce(),
-        group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>,
-    ) -> Vec<Result<u64>> {
+    /// returns one result per piece. They are queued together under the queue's lock, so a
+    /// leader takes all of them or none: they cannot straddle two groups. (One thread holding
+    /// several writes, the binding's write thread, gets the grouping that as many threads would.)
+    pub fn commit_all(&self, works: Vec<T>, group: impl FnOnce(Vec<T>) -> Vec<Result<u64>>) -> Vec<Result<u64>> {
         let mut st = self.state.lock();
         if works.is_empty() {
-            queued();
             return Vec::new();
         }
         let first = st.next_ticket;
         let count = works.len() as u64;
         st.next_ticket += count;
         st.queued.extend((first..).zip(works));
-        queued();
         let mine = first..first + count;
         loop {
             // All of this caller's work is in one group, so its results arrive together.
@@ -162,23 +152,19 @@ mod tests {
     fn one_callers_several_writes_commit_in_one_group_in_order() {
         let q = CommitQueue::<u64>::default();
         let mut groups = Vec::new();
-        let results = q.commit_all_then(
-            vec![7, 8, 9],
-            || {},
-            |items| {
-                groups.push(items.clone());
-                items
-                    .into_iter()
-                    .map(|v| if v == 8 { Err(crate::error::Error::validation("eight")) } else { Ok(v * 10) })
-                    .collect()
-            },
-        );
+        let results = q.commit_all(vec![7, 8, 9], |items| {
+            groups.push(items.clone());
+            items
+                .into_iter()
+                .map(|v| if v == 8 { Err(crate::error::Error::validation("eight")) } else { Ok(v * 10) })
+                .collect()
+        });
         assert_eq!(groups, vec![vec![7, 8, 9]]);
         assert_eq!(results.len(), 3);
         assert_eq!(results[0].as_ref().ok(), Some(&70));
         assert!(results[1].is_err());
         assert_eq!(results[2].as_ref().ok(), Some(&90));
-        assert!(q.commit_all_then(Vec::new(), || {}, |_| panic!("no group for no work")).is_empty());
+        assert!(q.commit_all(Vec::new(), |_| panic!("no group for no work")).is_empty());
     }
 
     #[test]
@@ -203,14 +189,10 @@ mod tests {
         let follower = {
             let (q, groups) = (Arc::clone(&q), Arc::clone(&groups));
             std::thread::spawn(move || {
-                q.commit_all_then(
-                    vec![2, 3, 4],
-                    || {},
-                    |items| {
-                        groups.lock().push(items.clone());
-                        items.into_iter().map(Ok).collect()
-                    },
-                )
+                q.commit_all(vec![2, 3, 4], |items| {
+                    groups.lock().push(items.clone());
+                    items.into_iter().map(Ok).collect()
+                })
             })
         };
         std::thread::sleep(std::time::Duration::from_millis(20));

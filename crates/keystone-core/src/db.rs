@@ -29,7 +29,6 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::manifest::{Manifest, VersionEdit};
 use crate::memtable::Memtable;
 use crate::options::{Durability, Options};
-use crate::order::Turn;
 use crate::sst::BlockCache;
 use crate::stats::{CompactionCounters, Health, Stats};
 use crate::tables::TableCache;
@@ -257,27 +256,16 @@ impl Db {
 
     /// Commits `batch` atomically. Returns the sequence number of its last entry.
     pub fn write(&self, batch: WriteBatch, durability: Option<Durability>) -> Result<u64> {
-        self.write_in_turn(batch, durability, None)
-    }
-
-    /// [`Db::write`]; with a `turn`, the batch enters the commit queue only after the writes of
-    /// every earlier turn of the same [`crate::WriteOrder`] (`order.rs`).
-    pub fn write_in_turn(&self, batch: WriteBatch, durability: Option<Durability>, turn: Option<Turn>) -> Result<u64> {
-        let done = self.write_all_in_turns(vec![(batch, durability)], turn.into_iter().collect());
-        done.into_iter().next().unwrap_or_else(|| Err(no_result()))
+        self.write_all(vec![(batch, durability)]).into_iter().next().unwrap_or_else(|| Err(no_result()))
     }
 
     /// Commits several batches of one caller in one group (one WAL write, at most one fsync),
     /// each atomically and with its own result, in the order given: what as many threads calling
-    /// [`Db::write_in_turn`] at once would get, from one thread. `turns` are the batches' turns,
-    /// consecutive in one [`crate::WriteOrder`] (see [`Turn::follows`]); the first is waited for
-    /// and all are released once the batches are queued. A batch too large for the WAL fails
-    /// alone; the others still commit.
-    pub fn write_all_in_turns(
-        &self,
-        batches: Vec<(WriteBatch, Option<Durability>)>,
-        turns: Vec<Turn>,
-    ) -> Vec<Result<u64>> {
+    /// [`Db::write`] at once would get, from one thread. A batch too large for the WAL fails
+    /// alone; the others still commit. Calls of one thread apply in the order it makes them (a
+    /// caller that needs its writes in order makes them from one thread, as the binding's write
+    /// thread does).
+    pub fn write_all(&self, batches: Vec<(WriteBatch, Option<Durability>)>) -> Vec<Result<u64>> {
         let inner = self.inner();
         let visible = inner.visible_seq.load(Ordering::Acquire);
         let mut results: Vec<Option<Result<u64>>> = Vec::with_capacity(batches.len());
@@ -298,11 +286,7 @@ impl Db {
         } else if let Err(e) = inner.wait_for_room() {
             pending.iter().map(|_| Err(Error::new(e.code(), e.message()))).collect()
         } else {
-            if let Some(first) = turns.first() {
-                first.wait();
-            }
-            // Dropping the turns once the batches are queued lets the next turn in.
-            inner.commit.commit_all_then(pending, move || drop(turns), |group| inner.commit_group(group))
+            inner.commit.commit_all(pending, |group| inner.commit_group(group))
         };
         let mut committed = committed.into_iter();
         results.into_iter().map(|r| r.or_else(|| committed.next()).unwrap_or_else(|| Err(no_result()))).collect()
@@ -313,8 +297,8 @@ impl Db {
     /// write), with no group running or waiting, and room for it in the memtable and the WAL
     /// segment, so that no stall, switch or rotation falls to it. `None` when it would have had
     /// to wait: nothing was written, and the caller takes the blocking path
-    /// ([`Db::write_all_in_turns`]) instead. The caller keeps its own order: nothing it issued
-    /// earlier may still be on its way to the commit queue.
+    /// ([`Db::write_all`]) instead. The caller keeps its own order: nothing it issued earlier may
+    /// still be on its way to the commit queue.
     pub fn try_write_now(&self, batch: WriteBatch, durability: Option<Durability>) -> Option<Result<u64>> {
         let inner = self.inner();
         let durability = durability.unwrap_or(inner.options.durability);

@@ -18,7 +18,6 @@ use crate::expr::{self, ExpressionAttributes};
 use crate::item::{decode_item, encode_item, Item, Value};
 use crate::number::Decimal;
 use crate::options::Durability;
-use crate::order::Turn;
 
 /// How often a read-modify-write retries after losing a race before it gives up.
 pub(crate) const MAX_RETRIES: usize = 10_000;
@@ -359,17 +358,15 @@ impl Db {
 
     /// Puts and deletes across tables. `atomic`: all are validated first and commit as one
     /// batch, or none does (BatchWriteItem). Otherwise each op is validated on its own and the
-    /// valid ones commit as one batch; the result holds each op's error, if any. With a `turn`,
-    /// the batch is applied after the writes of every earlier turn of its [`crate::WriteOrder`].
+    /// valid ones commit as one batch; the result holds each op's error, if any.
     pub fn write_items(
         &self,
         ops: Vec<WriteOp>,
         atomic: bool,
         durability: Option<Durability>,
-        turn: Option<Turn>,
     ) -> Result<Vec<Option<Error>>> {
         let call = ItemWrites { ops, atomic, durability };
-        let done = self.write_items_grouped(vec![call], turn.into_iter().collect());
+        let done = self.write_items_grouped(vec![call]);
         done.into_iter().next().unwrap_or_else(|| Err(crate::db::no_result()))
     }
 
@@ -393,10 +390,9 @@ impl Db {
     }
 
     /// Several calls of [`Db::write_items`] of one caller, committed in one group (one WAL write,
-    /// at most one fsync; `Db::write_all_in_turns`), each with its own result as if made alone.
-    /// `turns` holds the turn of every call, consecutive in one order, even a call that failed
-    /// before it got here (it keeps its place in line).
-    pub fn write_items_grouped(&self, calls: Vec<ItemWrites>, turns: Vec<Turn>) -> Vec<Result<Vec<Option<Error>>>> {
+    /// at most one fsync; [`Db::write_all`]), each with its own result as if made alone, in the
+    /// order given.
+    pub fn write_items_grouped(&self, calls: Vec<ItemWrites>) -> Vec<Result<Vec<Option<Error>>>> {
         let mut prepared: Vec<Result<Vec<Option<Error>>>> = Vec::with_capacity(calls.len());
         let mut batches = Vec::with_capacity(calls.len());
         for call in calls {
@@ -408,7 +404,7 @@ impl Db {
                 Err(e) => prepared.push(Err(e)),
             }
         }
-        let mut committed = self.write_all_in_turns(batches, turns).into_iter();
+        let mut committed = self.write_all(batches).into_iter();
         prepared
             .into_iter()
             .map(|p| {
@@ -540,7 +536,6 @@ mod tests {
     fn grouped_calls_share_one_fsync_and_keep_their_order_and_their_own_results() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::create(&dir.path().join("db"), crate::Options::default()).unwrap();
-        let order = crate::WriteOrder::new();
         let sync = Some(Durability::Sync);
         let calls = vec![
             ItemWrites { ops: vec![put_op("a", "1"), put_op("b", "1")], atomic: false, durability: sync },
@@ -550,10 +545,8 @@ mod tests {
             ItemWrites { ops: vec![put_op("a", "2"), delete_op(""), delete_op("b")], atomic: false, durability: sync },
             ItemWrites { ops: vec![], atomic: false, durability: None },
         ];
-        let turns: Vec<_> = calls.iter().map(|_| order.take_turn()).collect();
-        let after = order.take_turn();
         let syncs = db.stats().unwrap().wal_syncs;
-        let results = db.write_items_grouped(calls, turns);
+        let results = db.write_items_grouped(calls);
         assert_eq!(db.stats().unwrap().wal_syncs - syncs, 1, "one fsync for the whole group");
         assert_eq!(results.len(), 4);
         assert_eq!(results[0].as_ref().map(|e| e.iter().all(Option::is_none)).ok(), Some(true));
@@ -565,8 +558,6 @@ mod tests {
         assert_eq!(value_of(&db, "a"), Some(Value::S("2".into())));
         assert_eq!(value_of(&db, "b"), None);
         assert_eq!(value_of(&db, "c"), None);
-        // Every turn was released: the next one does not wait.
-        after.wait();
     }
 
     #[test]

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use keystone_core::{
-    BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOrder, WriteOutcome, WriteRequest,
-};
+use keystone_core::{BatchGet, Db, ReturnValues, TxGet, TxOutcome, UpdateRequest, WriteOutcome, WriteRequest};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -31,8 +29,6 @@ const INLINE_MAX_BYTES: usize = 8 * 1024;
 #[napi]
 pub struct NativeDb {
     db: Slot,
-    /// The order this handle's writes were issued in (each JavaScript thread has its own handle).
-    order: Arc<WriteOrder>,
     writer: Mutex<Writer>,
 }
 
@@ -128,13 +124,7 @@ pub fn open_database(
     };
     Ok(job(
         move || open(&path, options).map(|db| (db, spin)),
-        |(db, spin)| {
-            Ok(NativeDb {
-                db: Arc::new(Mutex::new(Some(db))),
-                order: WriteOrder::new(),
-                writer: Mutex::new(Writer::new(spin)),
-            })
-        },
+        |(db, spin)| Ok(NativeDb { db: Arc::new(Mutex::new(Some(db))), writer: Mutex::new(Writer::new(spin)) }),
     ))
 }
 
@@ -156,9 +146,7 @@ impl NativeDb {
         let db = self.handle()?;
         let durability = durability_opt(durability)?;
         let packed = ops.to_vec();
-        // Taken here, on the JavaScript thread, so writes apply in the order they were issued.
-        let turn = self.order.take_turn();
-        let call = WriteCall { db, tables, packed, atomic, durability, turn };
+        let call = WriteCall { db, tables, packed, atomic, durability };
         self.writer.lock().submit(env, call)
     }
 
@@ -174,7 +162,8 @@ impl NativeDb {
         ops: &[u8],
         durability: Option<String>,
     ) -> napi::Result<Option<WriteErrors>> {
-        if ops.len() > INLINE_MAX_BYTES || !self.order.is_idle() {
+        // A call still queued on the write thread must land first: writes apply in issue order.
+        if ops.len() > INLINE_MAX_BYTES || !self.writer.lock().is_idle() {
             return Ok(None);
         }
         let db = self.handle()?;

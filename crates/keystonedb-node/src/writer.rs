@@ -30,9 +30,10 @@
 //! 5,000 fsyncs. A group takes consecutive calls, up to `MAX_GROUP_BYTES` of packed writes (a
 //! larger call forms a group of its own).
 //!
-//! Ordering: every call takes its turn on the JavaScript thread before it is queued here
-//! (`WriteOrder`), and the engine applies calls in turn order. This thread runs its calls one at
-//! a time in the order they were queued, which is their turn order, so it never waits for one.
+//! Ordering: the JavaScript thread queues its calls here in the order it makes them, and this
+//! thread commits them one group at a time in that order, so writes land in issue order. The
+//! one other way a write call commits, on the JavaScript thread (`writeItemsNow`), is taken only
+//! while no call is queued or committing here (`Writer::is_idle`).
 //!
 //! Lifetime: the thread starts with the first write call and ends once its `Writer` is
 //! dropped (the handle closed or collected) and the calls already queued are settled. It holds
@@ -45,10 +46,12 @@
 //! default (`options::spin`); `spinMicros: 0` turns it off everywhere.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keystone_core::{Db, Durability, ItemWrites, Turn};
+use keystone_core::{Db, Durability, ItemWrites};
 use napi::bindgen_prelude::*;
 use napi::JsDeferred;
 
@@ -62,14 +65,13 @@ type Settle = Box<dyn FnOnce(Env) -> napi::Result<WriteErrors> + Send>;
 /// The packed writes of several consecutive calls commit as one group up to this many bytes.
 const MAX_GROUP_BYTES: usize = 1 << 20;
 
-/// A `writeItems` call for this thread: its arguments, and the turn it took when it was made.
+/// A `writeItems` call for this thread: its arguments.
 pub struct WriteCall {
     pub db: Db,
     pub tables: Vec<String>,
     pub packed: Vec<u8>,
     pub atomic: bool,
     pub durability: Option<Durability>,
-    pub turn: Turn,
 }
 
 struct Call {
@@ -82,11 +84,19 @@ pub struct Writer {
     queue: Option<Sender<Call>>,
     /// How long the thread keeps looking for the next call before it sleeps.
     spin: Duration,
+    /// Calls queued and not yet committed: counted here when queued, and by the thread once
+    /// committed, before their promises are settled.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Writer {
     pub fn new(spin: Duration) -> Writer {
-        Writer { queue: None, spin }
+        Writer { queue: None, spin, in_flight: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// Whether no call is queued or committing on the thread.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
     }
 
     pub fn spin(&self) -> Duration {
@@ -104,13 +114,15 @@ impl Writer {
     pub fn submit<'env>(&mut self, env: &'env Env, write: WriteCall) -> napi::Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<WriteErrors, Settle>()?;
         let mut call = Call { write, deferred };
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
         // A thread that has ended (it cannot, short of a bug) is replaced once.
         for _ in 0..2 {
             let queue = match &self.queue {
                 Some(q) => q,
-                None => match start(self.spin) {
+                None => match start(self.spin, Arc::clone(&self.in_flight)) {
                     Ok(q) => self.queue.insert(q),
                     Err(e) => {
+                        self.in_flight.fetch_sub(1, Ordering::AcqRel);
                         call.deferred.reject(e);
                         return Ok(promise);
                     }
@@ -124,21 +136,22 @@ impl Writer {
                 }
             }
         }
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
         call.deferred.reject(io("the write thread is not running"));
         Ok(promise)
     }
 }
 
-fn start(spin: Duration) -> napi::Result<Sender<Call>> {
+fn start(spin: Duration, in_flight: Arc<AtomicUsize>) -> napi::Result<Sender<Call>> {
     let (queue, calls) = channel();
     std::thread::Builder::new()
         .name("kstone-write".into())
-        .spawn(move || run(&calls, spin))
+        .spawn(move || run(&calls, spin, &in_flight))
         .map_err(|e| io(format!("could not start the write thread: {e}")))?;
     Ok(queue)
 }
 
-fn run(calls: &Receiver<Call>, spin: Duration) {
+fn run(calls: &Receiver<Call>, spin: Duration, in_flight: &AtomicUsize) {
     let mut carry = None;
     loop {
         let first = match carry.take() {
@@ -148,17 +161,14 @@ fn run(calls: &Receiver<Call>, spin: Duration) {
                 None => return,
             },
         };
-        let group = gather(
-            first,
-            calls,
-            &mut carry,
-            |c| c.write.packed.len(),
-            |c, prev| c.write.turn.follows(&prev.write.turn),
-        );
+        let group = gather(first, calls, &mut carry, |c| c.write.packed.len());
         let (writes, deferreds): (Vec<WriteCall>, Vec<_>) = group.into_iter().map(|c| (c.write, c.deferred)).unzip();
         // The engine does not panic (its lints forbid it); if it ever did, these calls fail and
         // the thread goes on with the next, rather than leaving every later write pending.
-        match catch_unwind(AssertUnwindSafe(move || commit(writes))) {
+        let committed = catch_unwind(AssertUnwindSafe(move || commit(writes)));
+        // Before any promise settles: the next write JavaScript makes may commit on its thread.
+        in_flight.fetch_sub(deferreds.len(), Ordering::AcqRel);
+        match committed {
             Ok(results) => {
                 for (deferred, result) in deferreds.into_iter().zip(results) {
                     match result {
@@ -176,21 +186,13 @@ fn run(calls: &Receiver<Call>, spin: Duration) {
     }
 }
 
-/// `first` and the calls queued behind it that may join its group: each `joins` the one before
-/// it, and together they hold at most `MAX_GROUP_BYTES` (`first` alone may hold more). The
-/// first call that may not join is left in `carry`, to start the next group.
-fn gather<C>(
-    first: C,
-    calls: &Receiver<C>,
-    carry: &mut Option<C>,
-    bytes: impl Fn(&C) -> usize,
-    joins: impl Fn(&C, &C) -> bool,
-) -> Vec<C> {
+/// `first` and the calls queued behind it, together at most `MAX_GROUP_BYTES` (`first` alone
+/// may hold more). The first call that does not fit is left in `carry`, to start the next group.
+fn gather<C>(first: C, calls: &Receiver<C>, carry: &mut Option<C>, bytes: impl Fn(&C) -> usize) -> Vec<C> {
     let mut total = bytes(&first);
     let mut group = vec![first];
     while let Ok(call) = calls.try_recv() {
-        let fits = total + bytes(&call) <= MAX_GROUP_BYTES;
-        if !fits || !group.last().is_some_and(|prev| joins(&call, prev)) {
+        if total + bytes(&call) > MAX_GROUP_BYTES {
             *carry = Some(call);
             break;
         }
@@ -201,14 +203,12 @@ fn gather<C>(
 }
 
 /// Commits a group of calls, one result per call in order: a call whose packed writes are
-/// malformed fails alone (it keeps its turn in the group, so the order holds).
+/// malformed fails alone.
 fn commit(writes: Vec<WriteCall>) -> Vec<keystone_core::Result<WriteErrors>> {
     let Some(db) = writes.first().map(|w| w.db.clone()) else { return Vec::new() };
-    let mut turns = Vec::with_capacity(writes.len());
     let mut calls = Vec::with_capacity(writes.len());
     let mut unpacked: Vec<Option<keystone_core::Error>> = Vec::with_capacity(writes.len());
     for w in writes {
-        turns.push(w.turn);
         match params::unpack_writes(&w.tables, &w.packed) {
             Ok(ops) => {
                 calls.push(ItemWrites { ops, atomic: w.atomic, durability: w.durability });
@@ -217,7 +217,7 @@ fn commit(writes: Vec<WriteCall>) -> Vec<keystone_core::Result<WriteErrors>> {
             Err(e) => unpacked.push(Some(e)),
         }
     }
-    let mut committed = db.write_items_grouped(calls, turns).into_iter();
+    let mut committed = db.write_items_grouped(calls).into_iter();
     unpacked
         .into_iter()
         .map(|failed| match failed {
@@ -251,7 +251,7 @@ mod tests {
     use super::*;
     use std::sync::mpsc::channel;
 
-    /// A call's stand-in: its turn number and its size.
+    /// A call's stand-in: its number and its size.
     type Fake = (u64, usize);
 
     fn group_of(queued: &[Fake], carry: &mut Option<Fake>) -> Vec<Fake> {
@@ -259,7 +259,7 @@ mod tests {
         for c in queued.iter().skip(1) {
             send.send(*c).unwrap();
         }
-        gather(queued[0], &calls, carry, |c| c.1, |c, prev| c.0 == prev.0 + 1)
+        gather(queued[0], &calls, carry, |c| c.1)
     }
 
     #[test]
@@ -267,9 +267,6 @@ mod tests {
         let mut carry = None;
         assert_eq!(group_of(&[(1, 10), (2, 10), (3, 10)], &mut carry), vec![(1, 10), (2, 10), (3, 10)]);
         assert_eq!(carry, None);
-        // Turn 3 never reached this thread (its call failed first): 4 may not join 2's group.
-        assert_eq!(group_of(&[(1, 10), (2, 10), (4, 10), (5, 10)], &mut carry), vec![(1, 10), (2, 10)]);
-        assert_eq!(carry, Some((4, 10)));
     }
 
     #[test]

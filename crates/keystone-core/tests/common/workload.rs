@@ -153,7 +153,7 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
         };
         if let Some((entries, batch_index)) = write {
             // One multi-key batch in four commits together with a single put, as one group of
-            // two batches with a result each (`Db::write_all_in_turns`: the binding's write
+            // two batches with a result each (`Db::write_all`: the binding's write
             // thread commits the calls queued behind it so).
             let partner = (batch_index.is_some() && rng.below(4) == 0).then(|| {
                 let k = key(rng.below(KEYS));
@@ -172,9 +172,8 @@ pub fn run(db: &Db, seed: u64, steps: usize, stop_at_error: bool, expect: &mut E
             };
             let writes: Vec<(Vec<Entry>, Option<usize>, keystone_core::Result<u64>)> = match partner {
                 Some(partner) => {
-                    let mut results = db
-                        .write_all_in_turns(vec![(batch_of(&entries), None), (batch_of(&partner), None)], Vec::new())
-                        .into_iter();
+                    let mut results =
+                        db.write_all(vec![(batch_of(&entries), None), (batch_of(&partner), None)]).into_iter();
                     let mut next = || results.next().unwrap_or_else(|| panic!("a batch of the group got no result"));
                     let first = next();
                     vec![(entries, batch_index, first), (partner, None, next())]
