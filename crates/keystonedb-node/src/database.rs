@@ -23,7 +23,8 @@ use crate::stats::{self, NativeHealth, NativeStats, NativeVerifyReport};
 use crate::writer::{WriteCall, WriteErrors, Writer};
 
 /// `writeItemsNow` commits calls of up to this many packed bytes (a few dozen items) on the
-/// JavaScript thread; a larger tick is better split between this thread and the pool.
+/// JavaScript thread; larger calls go to the write thread, whose commit overlaps this thread's
+/// encoding of the writes that follow.
 const INLINE_MAX_BYTES: usize = 8 * 1024;
 
 #[napi]
