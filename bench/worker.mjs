@@ -24,14 +24,13 @@ function diskBytes(path) {
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
- * A load's batches of 1000 `[key, item]` pairs in random order, built before any timer starts:
- * generating the data (~130 ms for N = 200,000 here, a cold V8 building keys and items) is the
- * same for every engine and none of its work, and timed it only narrows every ratio.
+ * Batches of 1000 `[key, item(id)]` pairs for the ids in order, built before any timer starts:
+ * generating the data (~130 ms for a load of 200,000 here, a cold V8 building keys and items)
+ * is the same for every engine and none of its work, and timed it only narrows every ratio.
  */
-function loadBatches() {
-  const order = shuffled(N);
+function batchesOf(ids, item) {
   const batches = [];
-  for (let i = 0; i < N; i += 1000) batches.push(order.slice(i, i + 1000).map((k) => [keyOf(k), itemOf(k)]));
+  for (let i = 0; i < ids.length; i += 1000) batches.push(ids.slice(i, i + 1000).map((id) => [keyOf(id), item(id)]));
   return batches;
 }
 
@@ -96,7 +95,7 @@ async function warmUp(db) {
 }
 
 const result = { engine: engine.name, workload, items: N };
-const batches = loadBatches();
+const batches = batchesOf(shuffled(N), itemOf);
 // The engine's RSS growth and CPU time: counted from after the data is built.
 const baselineRss = process.memoryUsage().rss;
 const cpu0 = process.cpuUsage();
@@ -124,20 +123,14 @@ switch (workload) {
   }
   default: {
     await load(db, batches);
-    const keys = shuffled(N, 7).map(keyOf);
-    // The overwrite's batches, built before the timer as the load's are: the first N/4 keys of
-    // `keys`, each with a changed age.
-    const overwrites = [];
-    if (workload === 'overwrite') {
-      const count = Math.floor(N / 4);
-      for (let i = 0; i < count; i += 1000) {
-        overwrites.push(
-          keys
-            .slice(i, Math.min(count, i + 1000))
-            .map((k) => [k, Object.assign(itemOf(Number(k.slice(5))), { age: 99 })]),
-        );
-      }
-    }
+    const ids = shuffled(N, 7);
+    const keys = ids.map(keyOf);
+    // The overwrite's batches, built before the timer as the load's are: the first N/4 of these
+    // random keys, each item with a changed age.
+    const overwrites =
+      workload === 'overwrite'
+        ? batchesOf(ids.slice(0, Math.floor(N / 4)), (id) => Object.assign(itemOf(id), { age: 99 }))
+        : [];
     await warmUp(db);
     const start = now();
     let ops = 0;
