@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root, runNode, tempDir } from './helpers';
@@ -33,7 +33,7 @@ describe('npm run bench', () => {
     const r = await bench('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^usage: npm run bench/);
-    for (const option of ['--quick', '--items', '--reps', '--engines', '--out', '--render']) {
+    for (const option of ['--quick', '--items', '--reps', '--engines', '--workloads', '--out', '--render']) {
       expect(r.stdout).toContain(option);
     }
   });
@@ -44,6 +44,7 @@ describe('npm run bench', () => {
     [['--reps', 'two'], /--reps must be a positive whole number, not two/],
     [['--engines', 'keystonedb,mongo'], /unknown engine "mongo"/],
     [['--engines', 'lmdb'], /must include keystonedb/],
+    [['--workloads', 'get,gets'], /unknown workload "gets"; --workloads takes load, get, range/],
   ])('refuses %j with a message and the option list, running nothing', async (args, message) => {
     const r = await bench(...args);
     expect(r.code).toBe(2);
@@ -66,6 +67,26 @@ describe('npm run bench', () => {
     expect(line('bulk load')).toContain('| 2.00 ✓ | 1.00–2.00 | ≥ 1.5 |');
     expect(line('random point get')).toContain('| 2.00 ✓ | – | ≥ 1 |');
   });
+
+  it('runs only the rows --workloads names, and writes such a partial run to results/tmp', async () => {
+    const stamp = () => new Date().toISOString().slice(0, 10);
+    const committed = join(root, 'bench', 'results', `${stamp()}.json`);
+    const before = existsSync(committed) ? readFileSync(committed, 'utf8') : undefined;
+    // keystonedb alone needs none of the peers' packages; with no peer, no ratio is claimed.
+    const r = await bench('--workloads', 'get,ycsb-c', '--engines', 'keystonedb', '--items', '500', '--reps', '1');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('A partial run (--workloads get,ycsb-c): only those rows.');
+    expect(r.stdout).toMatch(/\| random point get \| gets\/s \(sync\) \| [\d,]+ \| – \| – \| ≥ 1 \|/);
+    expect(r.stdout).toMatch(/\| C: read only \| [\d,]+ \| – \|/);
+    for (const absent of ['bulk load', 'full scan', 'A: 50% read', 'fdatasync', 'dynalite']) {
+      expect(r.stdout).not.toContain(absent);
+    }
+    const saved = JSON.parse(readFileSync(join(root, 'bench', 'results', 'tmp', `${stamp()}.json`), 'utf8'));
+    expect(saved.workloads).toEqual(['get', 'ycsb-c']);
+    expect(Object.keys(saved.results).sort()).toEqual(['get/keystonedb', 'ycsb-c/keystonedb']);
+    // The committed results of a full run are left alone.
+    expect(existsSync(committed) ? readFileSync(committed, 'utf8') : undefined).toBe(before);
+  }, 120_000);
 
   it('states the most an fsynced put can lead dynalite by on the measured disk', async () => {
     // dynalite's put at 500/s is 2,000 µs a put; an fdatasync of 125 µs caps the lead at 16.

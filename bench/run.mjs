@@ -20,6 +20,9 @@ const USAGE = `usage: npm run bench -- [options]
   --items <n>        items per engine (default 200,000)
   --reps <n>         repetitions per workload; the median is reported (default 3)
   --engines <a,b,…>  engines to run (default: all of ${ALL_ENGINES.join(', ')})
+  --workloads <a,…>  only these rows (default: all): load, get, range, scan, durable1,
+                     durable64, overwrite, delete, ycsb (or ycsb-a … ycsb-f), dynalite;
+                     such a partial run writes to bench/results/tmp unless --out is given
   --out <dir>        where to write <date>.json and .md (default bench/results)
   --render <file>    print the table of an earlier run's .json instead of running (writes nothing)
   --help             this text`;
@@ -36,6 +39,7 @@ try {
       items: { type: 'string' },
       reps: { type: 'string' },
       engines: { type: 'string' },
+      workloads: { type: 'string' },
       out: { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -60,16 +64,6 @@ if (!ENGINES.includes('keystonedb')) usage('--engines must include keystonedb: e
 const dynaliteItems = (isQuick) => (isQuick ? 500 : 5000);
 const probeFsyncs = (isQuick) => (isQuick ? 50 : 500);
 const DYNALITE_N = dynaliteItems(quick);
-
-// The peers are the bench's own dependencies (bench/package.json), installed on first use.
-if (values.render === undefined && !existsSync(join(here, 'node_modules', 'lmdb'))) {
-  console.error('bench: installing the peers (bench/package.json)…');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.error('bench: could not install the peers; see above');
-    process.exit(1);
-  }
-}
 
 // [workload, label, target ratio, durable?] — on durable rows the best peer is the best durable
 // one: lmdb (noSync) does not fsync, so it is shown but not compared against there.
@@ -97,6 +91,28 @@ const DYNALITE_WORKLOADS = [
   ['buffered1', "put, same durability (keystonedb 'buffered')"],
   ['range', 'query of 100'],
 ];
+
+// --workloads: the rows to run, by workload name, or a group's name (every YCSB workload, every
+// dynalite row). A partial run's table shows only those rows.
+const SELECTABLE = [...WORKLOADS.map(([w]) => w), 'ycsb', ...Object.keys(YCSB), 'dynalite'];
+const chosen = values.workloads === undefined ? undefined : values.workloads.split(',');
+for (const w of chosen ?? []) {
+  if (!SELECTABLE.includes(w))
+    usage(`unknown workload ${JSON.stringify(w)}; --workloads takes ${SELECTABLE.join(', ')}`);
+}
+const selected = (workload, group) => chosen === undefined || chosen.includes(workload) || chosen.includes(group);
+
+// The peers are the bench's own dependencies (bench/package.json), installed on first use.
+// A run of keystonedb alone needs none of them.
+const needsPeers = ENGINES.some((e) => e !== 'keystonedb') || selected('dynalite');
+if (values.render === undefined && needsPeers && !existsSync(join(here, 'node_modules', 'lmdb'))) {
+  console.error('bench: installing the peers (bench/package.json)…');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('bench: could not install the peers; see above');
+    process.exit(1);
+  }
+}
 
 function runOnce(engine, workload, items) {
   const dir = mkdtempSync(join(tmpdir(), `kstone-bench-${engine}-`));
@@ -193,10 +209,15 @@ const run = saved ?? {
   quick,
   machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
   date: new Date().toISOString(),
+  ...(chosen === undefined ? {} : { workloads: chosen }),
 };
-for (const [workload] of rendering ? [] : WORKLOADS) measureAll(workload, ENGINES, N, { probe: PROBED.has(workload) });
-for (const workload of rendering ? [] : Object.keys(YCSB)) measureAll(workload, ENGINES, N);
-for (const [workload] of rendering ? [] : DYNALITE_WORKLOADS) {
+for (const [workload] of rendering ? [] : WORKLOADS.filter(([w]) => selected(w))) {
+  measureAll(workload, ENGINES, N, { probe: PROBED.has(workload) });
+}
+for (const workload of rendering ? [] : Object.keys(YCSB).filter((w) => selected(w, 'ycsb'))) {
+  measureAll(workload, ENGINES, N);
+}
+for (const [workload] of rendering || !selected('dynalite') ? [] : DYNALITE_WORKLOADS) {
   measureAll(workload, ['dynalite', 'keystonedb'], DYNALITE_N, {
     label: `${workload} (N = ${DYNALITE_N})`,
     key: (engine) => (engine === 'keystonedb' ? 'keystonedb@dynalite-n' : engine),
@@ -209,102 +230,119 @@ const lines = [];
 lines.push(
   `N = ${run.N.toLocaleString('en-US')} items (~150 B), median of ${run.reps}; ${run.machine ?? 'machine not recorded'}; ${run.date ?? 'date not recorded'}`,
 );
-lines.push('On durable rows the best peer is the best durable one: lmdb (noSync) does not fsync.');
-lines.push('');
-lines.push(`| workload | unit | ${ENGINES.join(' | ')} | keystonedb / best peer | by turn | target |`);
-lines.push(`| --- | --- | ${ENGINES.map(() => '---').join(' | ')} | --- | --- | --- |`);
+if (run.workloads !== undefined) lines.push(`A partial run (--workloads ${run.workloads.join(',')}): only those rows.`);
+const mainRows = WORKLOADS.filter(([w]) => results[`${w}/keystonedb`] !== undefined);
+if (mainRows.length > 0) {
+  lines.push('On durable rows the best peer is the best durable one: lmdb (noSync) does not fsync.');
+  lines.push('');
+  lines.push(`| workload | unit | ${ENGINES.join(' | ')} | keystonedb / best peer | by turn | target |`);
+  lines.push(`| --- | --- | ${ENGINES.map(() => '---').join(' | ')} | --- | --- | --- |`);
+}
 const summary = {};
-for (const [w, label, target, durable] of WORKLOADS) {
+for (const [w, label, target, durable] of mainRows) {
   const row = ENGINES.map((e) => results[`${w}/${e}`]?.rate);
   const compared = peers.filter((e) => !(durable && NOT_DURABLE.has(e)));
-  const best = Math.max(...compared.map((e) => results[`${w}/${e}`]?.rate ?? 0));
-  const ratio = results[`${w}/keystonedb`].rate / best;
+  const best = Math.max(0, ...compared.map((e) => results[`${w}/${e}`]?.rate ?? 0));
+  // Without a peer in the run (--engines keystonedb), there is no ratio.
+  const ratio = best > 0 ? results[`${w}/keystonedb`].rate / best : undefined;
   summary[w] = ratio;
   const units = [...new Set(ENGINES.map((e) => results[`${w}/${e}`]?.unit))].join('; ');
   const range = turnRatioRange(w, compared);
   const spread = range === undefined ? '–' : `${range[0].toFixed(2)}–${range[1].toFixed(2)}`;
   lines.push(
-    `| ${label} | ${units} | ${row.map(fmt).join(' | ')} | ${ratio.toFixed(2)} ${ratio >= target ? '✓' : '✗'} | ${spread} | ≥ ${target} |`,
+    `| ${label} | ${units} | ${row.map(fmt).join(' | ')} | ${ratio === undefined ? '–' : `${ratio.toFixed(2)} ${ratio >= target ? '✓' : '✗'}`} | ${spread} | ≥ ${target} |`,
   );
 }
 const load = (e) => results[`load/${e}`];
-const bestOpen = Math.min(...peers.map((e) => load(e).openMs));
-lines.push(
-  `| open existing (ms) | ms | ${ENGINES.map((e) => fmt(load(e).openMs)).join(' | ')} | ${fmt(load('keystonedb').openMs)} ms (best peer ${fmt(bestOpen)}) | | ≤ 5 ms |`,
-);
-lines.push(
-  `| disk after load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).diskBytes / 2 ** 20)).join(' | ')} | | | |`,
-);
-const levelDisk = load('classic-level')?.diskBytesCompacted;
-lines.push(
-  `| disk after compaction (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).diskBytesCompacted / 2 ** 20)).join(' | ')} | ${(load('keystonedb').diskBytesCompacted / levelDisk).toFixed(2)} × LevelDB | | ≤ 1.3 |`,
-);
-const sqliteRss = load('sqlite')?.peakRssGrowthMiB;
-lines.push(
-  `| peak RSS growth in load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).peakRssGrowthMiB)).join(' | ')} | ${(load('keystonedb').peakRssGrowthMiB / sqliteRss).toFixed(2)} × SQLite | | ≤ 1 |`,
-);
-lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | | |`);
-lines.push('');
-lines.push(
-  `The disk beside the durable-put rows: 160 B write + fdatasync in a preallocated file, ${probeFsyncs(run.quick)} in a row after each turn of the row (\`disk.mjs\`, median of the turns). A durable put waits for an fsync, so with k puts in flight at most k per fsync latency are acknowledged a second:`,
-);
-lines.push('');
-lines.push('| row | fdatasync p50 / p90 (µs) | bound: k / p50 (puts/s) | keystonedb (puts/s) | keystonedb / bound |');
-lines.push('| --- | --- | --- | --- | --- |');
-for (const [w, k] of FSYNC_BOUND) {
-  const probe = results[`${w}/fsync`];
-  const label = WORKLOADS.find(([x]) => x === w)?.[1] ?? w;
-  // A results file from before the probe existed (--render) shows the row as not measured.
-  const bound = probe === undefined ? undefined : (k * 1e6) / probe.p50Us;
-  const rate = results[`${w}/keystonedb`]?.rate;
-  const share = bound === undefined || rate === undefined ? '–' : (rate / bound).toFixed(2);
+// The rows of the load's other figures, when the load ran.
+if (load('keystonedb') !== undefined) {
+  const bestOpen = peers.length === 0 ? undefined : Math.min(...peers.map((e) => load(e).openMs));
   lines.push(
-    `| ${label} | ${probe === undefined ? '–' : `${Math.round(probe.p50Us)} / ${Math.round(probe.p90Us)}`} | ${fmt(bound)} | ${fmt(rate)} | ${share} |`,
+    `| open existing (ms) | ms | ${ENGINES.map((e) => fmt(load(e).openMs)).join(' | ')} | ${fmt(load('keystonedb').openMs)} ms (best peer ${fmt(bestOpen)}) | | ≤ 5 ms |`,
   );
+  lines.push(
+    `| disk after load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).diskBytes / 2 ** 20)).join(' | ')} | | | |`,
+  );
+  const levelDisk = load('classic-level')?.diskBytesCompacted;
+  lines.push(
+    `| disk after compaction (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).diskBytesCompacted / 2 ** 20)).join(' | ')} | ${levelDisk === undefined ? '–' : `${(load('keystonedb').diskBytesCompacted / levelDisk).toFixed(2)} × LevelDB`} | | ≤ 1.3 |`,
+  );
+  const sqliteRss = load('sqlite')?.peakRssGrowthMiB;
+  lines.push(
+    `| peak RSS growth in load (MiB) | MiB | ${ENGINES.map((e) => fmt(load(e).peakRssGrowthMiB)).join(' | ')} | ${sqliteRss === undefined ? '–' : `${(load('keystonedb').peakRssGrowthMiB / sqliteRss).toFixed(2)} × SQLite`} | | ≤ 1 |`,
+  );
+  lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | | |`);
 }
-lines.push('');
-lines.push(
-  'YCSB core workloads (zipfian 0.99; one client; reads sync where the engine has it, writes durable), ops/s:',
-);
-lines.push('');
-lines.push(`| workload | ${ENGINES.join(' | ')} | keystonedb / best durable peer |`);
-lines.push(`| --- | ${ENGINES.map(() => '---').join(' | ')} | --- |`);
-for (const [w, { what }] of Object.entries(YCSB)) {
-  if (results[`${w}/keystonedb`] === undefined) continue;
-  const rates = ENGINES.map((e) => results[`${w}/${e}`]?.rate);
-  const best = Math.max(...peers.filter((e) => !NOT_DURABLE.has(e)).map((e) => results[`${w}/${e}`]?.rate ?? 0));
-  lines.push(`| ${what} | ${rates.map(fmt).join(' | ')} | ${(results[`${w}/keystonedb`].rate / best).toFixed(2)} |`);
-}
-lines.push('');
-lines.push(
-  `DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${dynaliteItems(run.quick)}:`,
-);
-lines.push('');
-lines.push('| workload | dynalite | keystonedb | keystonedb / dynalite | target |');
-lines.push('| --- | --- | --- | --- | --- |');
-for (const [w, label] of DYNALITE_WORKLOADS) {
-  const d = results[`${w}/dynalite`]?.rate;
-  const k = results[`${w}/keystonedb@dynalite-n`]?.rate;
-  // A results file from before a row existed (--render) shows the row as not measured.
-  const ratio = d === undefined || k === undefined ? '–' : (k / d).toFixed(1);
-  lines.push(`| ${label} | ${fmt(d)} | ${fmt(k)} | ${ratio} | ≥ 100 |`);
-}
-// An fsynced put takes at least one fdatasync, which caps its lead over a put that takes none.
-const dynalitePut = results['durable1/dynalite']?.rate;
-const fsyncP50 = results['durable1/fsync']?.p50Us;
-if (dynalitePut !== undefined && fsyncP50 !== undefined) {
-  const putUs = 1e6 / dynalitePut;
+// The fsync bound of the durable-put rows that ran.
+if (FSYNC_BOUND.some(([w]) => results[`${w}/keystonedb`] !== undefined)) {
   lines.push('');
   lines.push(
-    `keystonedb's fsynced put waits for at least one fdatasync, so it can lead dynalite's put (${fmt(putUs)} µs each, with no fsync) by at most ${fmt(putUs)} / ${fmt(fsyncP50)} µs (the fdatasync p50 beside the durable rows) = ${(putUs / fsyncP50).toFixed(1)}× on this disk.`,
+    `The disk beside the durable-put rows: 160 B write + fdatasync in a preallocated file, ${probeFsyncs(run.quick)} in a row after each turn of the row (\`disk.mjs\`, median of the turns). A durable put waits for an fsync, so with k puts in flight at most k per fsync latency are acknowledged a second:`,
   );
+  lines.push('');
+  lines.push('| row | fdatasync p50 / p90 (µs) | bound: k / p50 (puts/s) | keystonedb (puts/s) | keystonedb / bound |');
+  lines.push('| --- | --- | --- | --- | --- |');
+  for (const [w, k] of FSYNC_BOUND.filter(([x]) => results[`${x}/keystonedb`] !== undefined)) {
+    const probe = results[`${w}/fsync`];
+    const label = WORKLOADS.find(([x]) => x === w)?.[1] ?? w;
+    // A results file from before the probe existed (--render) shows the row as not measured.
+    const bound = probe === undefined ? undefined : (k * 1e6) / probe.p50Us;
+    const rate = results[`${w}/keystonedb`]?.rate;
+    const share = bound === undefined || rate === undefined ? '–' : (rate / bound).toFixed(2);
+    lines.push(
+      `| ${label} | ${probe === undefined ? '–' : `${Math.round(probe.p50Us)} / ${Math.round(probe.p90Us)}`} | ${fmt(bound)} | ${fmt(rate)} | ${share} |`,
+    );
+  }
+}
+if (Object.keys(YCSB).some((w) => results[`${w}/keystonedb`] !== undefined)) {
+  lines.push('');
+  lines.push(
+    'YCSB core workloads (zipfian 0.99; one client; reads sync where the engine has it, writes durable), ops/s:',
+  );
+  lines.push('');
+  lines.push(`| workload | ${ENGINES.join(' | ')} | keystonedb / best durable peer |`);
+  lines.push(`| --- | ${ENGINES.map(() => '---').join(' | ')} | --- |`);
+  for (const [w, { what }] of Object.entries(YCSB)) {
+    if (results[`${w}/keystonedb`] === undefined) continue;
+    const rates = ENGINES.map((e) => results[`${w}/${e}`]?.rate);
+    const best = Math.max(0, ...peers.filter((e) => !NOT_DURABLE.has(e)).map((e) => results[`${w}/${e}`]?.rate ?? 0));
+    const ratio = best > 0 ? (results[`${w}/keystonedb`].rate / best).toFixed(2) : '–';
+    lines.push(`| ${what} | ${rates.map(fmt).join(' | ')} | ${ratio} |`);
+  }
+}
+if (DYNALITE_WORKLOADS.some(([w]) => results[`${w}/keystonedb@dynalite-n`] !== undefined)) {
+  lines.push('');
+  lines.push(
+    `DynamoDB-API peer: dynalite via the AWS SDK DocumentClient over loopback HTTP, N = ${dynaliteItems(run.quick)}:`,
+  );
+  lines.push('');
+  lines.push('| workload | dynalite | keystonedb | keystonedb / dynalite | target |');
+  lines.push('| --- | --- | --- | --- | --- |');
+  for (const [w, label] of DYNALITE_WORKLOADS) {
+    const d = results[`${w}/dynalite`]?.rate;
+    const k = results[`${w}/keystonedb@dynalite-n`]?.rate;
+    // A results file from before a row existed (--render) shows the row as not measured.
+    const ratio = d === undefined || k === undefined ? '–' : (k / d).toFixed(1);
+    lines.push(`| ${label} | ${fmt(d)} | ${fmt(k)} | ${ratio} | ≥ 100 |`);
+  }
+  // An fsynced put takes at least one fdatasync, which caps its lead over a put that takes none.
+  const dynalitePut = results['durable1/dynalite']?.rate;
+  const fsyncP50 = results['durable1/fsync']?.p50Us;
+  if (dynalitePut !== undefined && fsyncP50 !== undefined) {
+    const putUs = 1e6 / dynalitePut;
+    lines.push('');
+    lines.push(
+      `keystonedb's fsynced put waits for at least one fdatasync, so it can lead dynalite's put (${fmt(putUs)} µs each, with no fsync) by at most ${fmt(putUs)} / ${fmt(fsyncP50)} µs (the fdatasync p50 beside the durable rows) = ${(putUs / fsyncP50).toFixed(1)}× on this disk.`,
+    );
+  }
 }
 lines.push('');
 lines.push(`(${rendering ? 're-rendered from saved results' : `${Math.round((Date.now() - t0) / 1000)} s`})`);
 const md = lines.join('\n');
 console.log(md);
 if (rendering) process.exit(0);
-const outDir = values.out ?? join(here, quick ? join('results', 'tmp') : 'results');
+// Quick and partial runs go to results/tmp (not committed): only a full run replaces the results.
+const outDir = values.out ?? join(here, quick || chosen !== undefined ? join('results', 'tmp') : 'results');
 mkdirSync(outDir, { recursive: true });
 const stamp = new Date().toISOString().slice(0, 10);
 writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify({ ...run, results, summary }, null, 2)}\n`);
