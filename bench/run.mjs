@@ -332,7 +332,7 @@ if (DYNALITE_WORKLOADS.some(([w]) => results[`${w}/keystonedb@dynalite-n`] !== u
     const putUs = 1e6 / dynalitePut;
     lines.push('');
     lines.push(
-      `keystonedb's fsynced put waits for at least one fdatasync, so it can lead dynalite's put (${fmt(putUs)} µs each, with no fsync) by at most ${fmt(putUs)} / ${fmt(fsyncP50)} µs (the fdatasync p50 beside the durable rows) = ${(putUs / fsyncP50).toFixed(1)}× on this disk.`,
+      `keystonedb's fsynced put waits for at least one fdatasync, so it can lead dynalite's put (${fmt(putUs)} µs each, with no fsync) by at most ${fmt(putUs)} / ${Math.round(fsyncP50)} µs (the fdatasync p50 beside the durable rows) = ${(putUs / fsyncP50).toFixed(1)}× on this disk.`,
     );
   }
 }

@@ -312,10 +312,14 @@ impl Db {
             return Some(Err(e));
         }
         let bytes = wal::RECORD_HEADER_LEN + batch.encoded_len_bound();
+        let mem_bytes = crate::memtable::growth_bound(&batch);
         let pending = Pending { batch, durability, checks: Vec::new() };
         // Room is checked once this thread leads: no other group can take it before the commit.
-        let committed =
-            inner.commit.try_commit_alone(pending, || inner.fits_now(bytes), |group| inner.commit_group(group));
+        let committed = inner.commit.try_commit_alone(
+            pending,
+            || inner.fits_now(bytes, mem_bytes),
+            |group| inner.commit_group(group),
+        );
         if committed.is_some() {
             inner.inline_commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -525,16 +529,18 @@ impl Inner {
         }
     }
 
-    /// Whether `bytes` more can be committed now without waiting for room and without making the
-    /// commit switch memtables or WAL segments (which fsyncs). Locks held elsewhere count as no:
+    /// Whether a write of `bytes` in the WAL, adding at most `mem_bytes` to the memtable
+    /// (`memtable::growth_bound`), can be committed now without waiting for room and without
+    /// making the commit switch memtables or WAL segments (which fsyncs). Locks held elsewhere count as no:
     /// the WAL's (a writer holding it is committing or rotating) and the background threads'
     /// (only ever held briefly). A commit that reaches the end of the segment's preallocated
     /// zeros writes the next 256 KiB of them first: one more write(2), ~70 µs into the page
     /// cache here, where going the usual way instead took ~1 ms.
-    fn fits_now(&self, bytes: usize) -> bool {
-        // No room for `bytes` in the active memtable covers the memtable case of `stalled` too.
+    fn fits_now(&self, bytes: usize, mem_bytes: usize) -> bool {
+        // No room for `mem_bytes` in the active memtable covers the memtable case of `stalled` too.
         if self.stopping.load(Ordering::Acquire)
-            || self.mem.read().active.approximate_bytes().saturating_add(bytes) >= self.options.memtable_switch_bytes()
+            || self.mem.read().active.approximate_bytes().saturating_add(mem_bytes)
+                >= self.options.memtable_switch_bytes()
         {
             return false;
         }

@@ -44,8 +44,8 @@ pub struct Options {
     pub sync_interval_ms: u64,
     /// A WAL segment is closed and a new one started past this size, in bytes.
     pub wal_segment_bytes: u64,
-    /// Memory for memtables across all keyspaces, in bytes (entries counted with their
-    /// skiplist nodes and allocator overhead, `memtable.rs`). The active memtable is frozen and
+    /// Memory for memtables across all keyspaces, in bytes (entries counted with their slots
+    /// in the memtable's runs and allocator overhead, `memtable.rs`). The active memtable is frozen and
     /// flushed at half of it; writers wait while a frozen one is still flushing and the active
     /// one fills the other half. 16 MiB: LevelDB's footprint (two 4 MiB write buffers of raw
     /// bytes), small enough for an Electron app; more means fewer flushes and less compaction

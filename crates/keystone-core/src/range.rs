@@ -20,8 +20,8 @@ use crate::version::{Version, NUM_LEVELS};
 
 /// Memtable entries read a chunk at a time (see `Memtable::chunk`), up to the range's end. A
 /// chunk lends its entries from the memtable's buffers (a reference count each, no copy).
-/// Chunks start small and double, so a short Query walks little more of the skiplist than it
-/// returns and a long Scan still reads in large steps.
+/// Chunks start small and double, so a short Query merges little more of the memtable's runs
+/// than it returns and a long Scan still reads in large steps.
 struct MemSource {
     mem: Arc<Memtable>,
     keyspace: Keyspace,
