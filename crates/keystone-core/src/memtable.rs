@@ -378,7 +378,9 @@ impl Memtable {
             }
         }
         runs.push(Arc::new(run));
-        *self.runs.write() = Arc::new(runs);
+        // The runs a merge replaced are freed after the lock is released, not while readers wait.
+        let replaced = std::mem::replace(&mut *self.runs.write(), Arc::new(runs));
+        drop(replaced);
         self.approximate_bytes.fetch_add(accounted, Ordering::Relaxed);
     }
 
