@@ -224,6 +224,8 @@ for (const [workload] of rendering || !selected('dynalite') ? [] : DYNALITE_WORK
   });
 }
 
+// Whether keystonedb's side of a row ran (a partial run has only the rows it was given).
+const ran = (workload) => results[`${workload}/keystonedb`] !== undefined;
 const fmt = (x) => (x === undefined ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
 const peers = ENGINES.filter((e) => e !== 'keystonedb');
 const lines = [];
@@ -231,7 +233,7 @@ lines.push(
   `N = ${run.N.toLocaleString('en-US')} items (~150 B), median of ${run.reps}; ${run.machine ?? 'machine not recorded'}; ${run.date ?? 'date not recorded'}`,
 );
 if (run.workloads !== undefined) lines.push(`A partial run (--workloads ${run.workloads.join(',')}): only those rows.`);
-const mainRows = WORKLOADS.filter(([w]) => results[`${w}/keystonedb`] !== undefined);
+const mainRows = WORKLOADS.filter(([w]) => ran(w));
 if (mainRows.length > 0) {
   lines.push('On durable rows the best peer is the best durable one: lmdb (noSync) does not fsync.');
   lines.push('');
@@ -274,7 +276,7 @@ if (load('keystonedb') !== undefined) {
   lines.push(`| CPU time of load (ms) | ms | ${ENGINES.map((e) => fmt(load(e).cpuMs)).join(' | ')} | | | |`);
 }
 // The fsync bound of the durable-put rows that ran.
-if (FSYNC_BOUND.some(([w]) => results[`${w}/keystonedb`] !== undefined)) {
+if (FSYNC_BOUND.some(([w]) => ran(w))) {
   lines.push('');
   lines.push(
     `The disk beside the durable-put rows: 160 B write + fdatasync in a preallocated file, ${probeFsyncs(run.quick)} in a row after each turn of the row (\`disk.mjs\`, median of the turns). A durable put waits for an fsync, so with k puts in flight at most k per fsync latency are acknowledged a second:`,
@@ -282,7 +284,7 @@ if (FSYNC_BOUND.some(([w]) => results[`${w}/keystonedb`] !== undefined)) {
   lines.push('');
   lines.push('| row | fdatasync p50 / p90 (µs) | bound: k / p50 (puts/s) | keystonedb (puts/s) | keystonedb / bound |');
   lines.push('| --- | --- | --- | --- | --- |');
-  for (const [w, k] of FSYNC_BOUND.filter(([x]) => results[`${x}/keystonedb`] !== undefined)) {
+  for (const [w, k] of FSYNC_BOUND.filter(([w]) => ran(w))) {
     const probe = results[`${w}/fsync`];
     const label = WORKLOADS.find(([x]) => x === w)?.[1] ?? w;
     // A results file from before the probe existed (--render) shows the row as not measured.
@@ -294,7 +296,7 @@ if (FSYNC_BOUND.some(([w]) => results[`${w}/keystonedb`] !== undefined)) {
     );
   }
 }
-if (Object.keys(YCSB).some((w) => results[`${w}/keystonedb`] !== undefined)) {
+if (Object.keys(YCSB).some(ran)) {
   lines.push('');
   lines.push(
     'YCSB core workloads (zipfian 0.99; one client; reads sync where the engine has it, writes durable), ops/s:',
@@ -303,7 +305,7 @@ if (Object.keys(YCSB).some((w) => results[`${w}/keystonedb`] !== undefined)) {
   lines.push(`| workload | ${ENGINES.join(' | ')} | keystonedb / best durable peer |`);
   lines.push(`| --- | ${ENGINES.map(() => '---').join(' | ')} | --- |`);
   for (const [w, { what }] of Object.entries(YCSB)) {
-    if (results[`${w}/keystonedb`] === undefined) continue;
+    if (!ran(w)) continue;
     const rates = ENGINES.map((e) => results[`${w}/${e}`]?.rate);
     const best = Math.max(0, ...peers.filter((e) => !NOT_DURABLE.has(e)).map((e) => results[`${w}/${e}`]?.rate ?? 0));
     const ratio = best > 0 ? (results[`${w}/keystonedb`].rate / best).toFixed(2) : '–';

@@ -531,9 +531,9 @@ impl Inner {
 
     /// Whether a write of `bytes` in the WAL, adding at most `mem_bytes` to the memtable
     /// (`memtable::growth_bound`), can be committed now without waiting for room and without
-    /// making the commit switch memtables or WAL segments (which fsyncs). Locks held elsewhere count as no:
-    /// the WAL's (a writer holding it is committing or rotating) and the background threads'
-    /// (only ever held briefly). A commit that reaches the end of the segment's preallocated
+    /// making the commit switch memtables or WAL segments (which fsyncs). Locks held elsewhere
+    /// count as no: the WAL's (a writer holding it is committing or rotating) and the background
+    /// threads' (only ever held briefly). A commit that reaches the end of the segment's preallocated
     /// zeros writes the next 256 KiB of them first: one more write(2), ~70 µs into the page
     /// cache here, where going the usual way instead took ~1 ms.
     fn fits_now(&self, bytes: usize, mem_bytes: usize) -> bool {

@@ -56,7 +56,7 @@ impl Buffer {
         if len >= MAPPED_BYTES {
             if let Ok(map) = memmap2::MmapMut::map_anon(len) {
                 #[cfg(test)]
-                crate::test_alloc::charge_mapped(isize::try_from(len.div_ceil(4096) * 4096).unwrap_or(0));
+                crate::test_alloc::charge_mapped(isize::try_from(Self::mapped_footprint(len)).unwrap_or(0));
                 return Buffer::Mapped(map);
             }
         }
@@ -80,9 +80,26 @@ impl Buffer {
     /// The memory it takes: a map is whole pages; a heap buffer has the allocator's 16 bytes.
     fn footprint(&self) -> usize {
         match self {
-            Buffer::Heap(v) => v.len() + 16,
-            Buffer::Mapped(m) => m.len().div_ceil(4096) * 4096,
+            Buffer::Heap(v) => Self::heap_footprint(v.len()),
+            Buffer::Mapped(m) => Self::mapped_footprint(m.len()),
         }
+    }
+
+    /// The most a buffer from `with_len(len)` takes (a map that falls back to the heap takes less).
+    fn footprint_for(len: usize) -> usize {
+        if len >= MAPPED_BYTES {
+            Self::mapped_footprint(len)
+        } else {
+            Self::heap_footprint(len)
+        }
+    }
+
+    fn heap_footprint(len: usize) -> usize {
+        len + 16
+    }
+
+    fn mapped_footprint(len: usize) -> usize {
+        len.div_ceil(4096) * 4096
     }
 }
 
@@ -90,7 +107,7 @@ impl Buffer {
 impl Drop for Buffer {
     fn drop(&mut self) {
         if let Buffer::Mapped(m) = self {
-            crate::test_alloc::charge_mapped(-isize::try_from(m.len().div_ceil(4096) * 4096).unwrap_or(0));
+            crate::test_alloc::charge_mapped(-isize::try_from(Buffer::mapped_footprint(m.len())).unwrap_or(0));
         }
     }
 }
@@ -229,8 +246,7 @@ const BUFFER_OVERHEAD_BYTES: usize = 16 + std::mem::size_of::<Buffer>() + 16;
 /// values in one buffer (whole pages if mapped), the buffer's handle, and each entry.
 pub fn growth_bound(batch: &WriteBatch) -> usize {
     let data: usize = batch.entries().iter().map(|e| e.key.len() + e.value.len()).sum();
-    let buffer = if data >= MAPPED_BYTES { data.div_ceil(4096) * 4096 } else { data + 16 };
-    buffer + BUFFER_OVERHEAD_BYTES + batch.len() * ENTRY_OVERHEAD_BYTES
+    Buffer::footprint_for(data) + BUFFER_OVERHEAD_BYTES + batch.len() * ENTRY_OVERHEAD_BYTES
 }
 
 /// A memtable sized by [`Memtable::new`] expects to fill to about this many bytes.
@@ -369,9 +385,7 @@ impl Memtable {
         }
         // Merge with the newest runs while they are not more than twice as large as the merged
         // run, so that run sizes at least double from newest to oldest.
-        let current = Arc::clone(&self.runs.read());
-        let mut runs: Vec<Arc<Vec<InternalKey>>> = current.iter().cloned().collect();
-        drop(current);
+        let mut runs: Vec<Arc<Vec<InternalKey>>> = self.runs.read().iter().cloned().collect();
         while runs.last().is_some_and(|older| older.len() <= 2 * run.len()) {
             if let Some(older) = runs.pop() {
                 run = merge(&older, run);
