@@ -249,6 +249,94 @@ describe('numbers and limits', () => {
     }
   });
 
+  it('decodes runs of items whose names differ from the last item only slightly, and short strings of any text', async () => {
+    const { encodeItem, decodeItem, decodeItems } = await import('../dist/src/codec.js');
+    const { clearShapes } = await import('../dist/src/shapes.js');
+    clearShapes();
+    // Shapes that a decoder predicting the last item's names could confuse: the same names but
+    // one more or one fewer, one name differing in its last byte or its length, names of 127 and
+    // 128 bytes (a length of two varint bytes), non-ASCII names, '__proto__', and nested maps.
+    const shapes = [
+      ['pk', 'name', 'city'],
+      ['pk', 'name', 'citx'],
+      ['pk', 'name', 'cit'],
+      ['pk', 'name', 'city', 'plan'],
+      ['pk', 'name'],
+      ['pk', 'n'.repeat(127), 'city'],
+      ['pk', 'n'.repeat(128), 'city'],
+      ['pk', '名前', 'city'],
+      ['pk', '__proto__', 'city'],
+      ['pk', 'nested', 'city'],
+    ];
+    // Short strings around the 12-byte cut, ASCII and not; values of every kind.
+    const strings = [
+      '',
+      'a',
+      'Oslo',
+      'x'.repeat(12),
+      'y'.repeat(13),
+      'é',
+      'Kyötö',
+      '名',
+      '😀',
+      '\u007f',
+      '\u0080',
+      'ab\u00ff',
+    ];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const randomValue = (name: string, depth: number): unknown => {
+      if (name === 'nested' && depth === 0) {
+        return { city: strings[rand(strings.length)], list: [strings[rand(strings.length)], rand(100)] };
+      }
+      switch (rand(4)) {
+        case 0:
+          return rand(1000);
+        case 1:
+          return rand(2) === 0;
+        default:
+          return strings[rand(strings.length)];
+      }
+    };
+    const items: Record<string, unknown>[] = [];
+    while (items.length < 3000) {
+      const names = shapes[rand(shapes.length)] as string[];
+      const run = 1 + rand(12);
+      for (let i = 0; i < run; i++) {
+        const item: Record<string, unknown> = {};
+        for (const name of names) {
+          Object.defineProperty(item, name, {
+            value: randomValue(name, 0),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        items.push(item);
+      }
+    }
+    const encoded = items.map((item) => Buffer.from(encodeItem(item)));
+    for (let i = 0; i < items.length; i++) {
+      const got = decodeItem(encoded[i] as Buffer);
+      expect(got).toEqual(items[i]);
+      expect(Object.keys(got)).toEqual(Object.keys(items[i] as object));
+    }
+    // The same through pages of 50, as a query returns them: each item is `varint length | item`.
+    const varint = (n: number) => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
+    for (let start = 0; start < items.length; start += 50) {
+      const part = encoded.slice(start, start + 50);
+      const page = Buffer.concat(part.flatMap((b) => [Buffer.from(varint(b.length)), b]));
+      const got = decodeItems(page);
+      expect(got).toEqual(items.slice(start, start + 50));
+      expect(got.map((i) => Object.keys(i).join())).toEqual(
+        items.slice(start, start + 50).map((i) => Object.keys(i).join()),
+      );
+    }
+  });
+
   it('enforces 400 KB items, 2048-byte partition keys and 1024-byte sort keys at the limit and one past', async () => {
     const db = await Database.create(fresh());
     // Item size = names + values: "pk" (2) + 1 + "v" (1) + value.

@@ -21,7 +21,7 @@
 import type { AttributeValue } from './codec';
 
 type Values = AttributeValue[];
-type Make = (v: Values) => Record<string, AttributeValue>;
+export type Make = (v: Values) => Record<string, AttributeValue>;
 
 interface Shape {
   names: string[];
@@ -50,6 +50,12 @@ export function objectOf(names: string[], values: Values, n: number, hash: numbe
     shapes[slot] = { names: names.slice(0, n), seen: 1, make: undefined };
   }
   return byStores(names, values, n);
+}
+
+/** The compiled builder of the shape `names` (first `n`, hashed to `hash`), if it has one yet. */
+export function compiledShape(names: string[], n: number, hash: number): Make | undefined {
+  const shape = shapes[(hash >>> 0) & (SLOTS - 1)];
+  return shape?.make && sameNames(shape.names, names, n) ? shape.make : undefined;
 }
 
 function sameNames(cached: string[], names: string[], n: number): boolean {
