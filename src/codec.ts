@@ -501,7 +501,7 @@ interface Prediction {
   make: Make;
 }
 let predicted: Prediction | undefined;
-/** The shape hash of the last item that missed the prediction. */
+/** The shape hash of the item before this one if it missed the prediction, else 0. */
 let missedHash = 0;
 
 function decodeMap(r: Reader, depth: number): Record<string, AttributeValue> {
@@ -530,6 +530,7 @@ function decodeMap(r: Reader, depth: number): Record<string, AttributeValue> {
     if (i === n) {
       const out = p.make(values);
       for (let k = 0; k < n; k++) values[k] = null; // hold no decoded value past this call
+      missedHash = 0;
       return out;
     }
     for (let k = 0; k < i; k++) h = Math.imul(h ^ (p.hashes[k] as number), 0x01000193);
