@@ -7,7 +7,7 @@
  */
 import { ValidationError } from './errors';
 import { NumberValue, numberFromText } from './number';
-import { compiledShape, type Make, objectOf } from './shapes';
+import { builderOf, byStores, type Make } from './shapes';
 
 /** A value DynamoDB can store, as plain JavaScript. */
 export type AttributeValue =
@@ -544,18 +544,20 @@ function decodeMap(r: Reader, depth: number): Record<string, AttributeValue> {
     values[i] = decodeValue(r, depth + 1);
   }
   const hash = h ^ (h >>> 16);
-  const out = objectOf(names, values, n, hash);
+  const make = builderOf(names, n, hash);
+  const out = make === null ? byStores(names, values, n) : make(values);
   for (let k = 0; k < n; k++) values[k] = null; // hold no decoded value past this call
   if (depth === 0) {
-    if (hash === missedHash || p === undefined) predict(r.buf, level, p, matched, n, hash);
+    if (make !== null && (hash === missedHash || p === undefined)) predict(r.buf, level, p, matched, n, make);
     missedHash = hash;
   }
   return out;
 }
 
 /**
- * Makes the item just decoded the prediction, once its shape is compiled. Its first `matched`
- * names matched `p`; the rest were read from `buf` (`level` holds where, and their hashes).
+ * Makes the item just decoded, whose shape is compiled to `make`, the prediction. Its first
+ * `matched` names matched `p`; the rest were read from `buf` (`level` holds where, and their
+ * hashes).
  */
 function predict(
   buf: Buffer,
@@ -563,10 +565,8 @@ function predict(
   p: Prediction | undefined,
   matched: number,
   n: number,
-  hash: number,
+  make: Make,
 ): void {
-  const make = compiledShape(level.names, n, hash);
-  if (make === undefined) return;
   const bytes: Uint8Array[] = [];
   const hashes: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -38,24 +38,21 @@ const MAX_SHAPE_ATTRIBUTES = 32;
 const shapes: (Shape | undefined)[] = new Array(SLOTS).fill(undefined);
 let canCompile = true;
 
-/** An object with `names[i]: values[i]` for `i < n`, in that order; `hash` is over the names. */
-export function objectOf(names: string[], values: Values, n: number, hash: number): Record<string, AttributeValue> {
-  if (n > MAX_SHAPE_ATTRIBUTES) return byStores(names, values, n);
+/**
+ * The compiled builder of the shape `names` (the first `n`; `hash` is over them), or `null` while
+ * the shape has not been seen `COMPILE_AFTER` times in a row in its slot, or cannot be compiled.
+ * Counts this sighting, and compiles the shape on the one that makes it due.
+ */
+export function builderOf(names: string[], n: number, hash: number): Make | null {
+  if (n > MAX_SHAPE_ATTRIBUTES) return null;
   const slot = (hash >>> 0) & (SLOTS - 1);
   const shape = shapes[slot];
-  if (shape !== undefined && sameNames(shape.names, names, n)) {
-    if (shape.make) return shape.make(values);
-    if (shape.make === undefined && ++shape.seen >= COMPILE_AFTER) shape.make = compile(shape.names);
-  } else {
+  if (shape === undefined || !sameNames(shape.names, names, n)) {
     shapes[slot] = { names: names.slice(0, n), seen: 1, make: undefined };
+    return null;
   }
-  return byStores(names, values, n);
-}
-
-/** The compiled builder of the shape `names` (first `n`, hashed to `hash`), if it has one yet. */
-export function compiledShape(names: string[], n: number, hash: number): Make | undefined {
-  const shape = shapes[(hash >>> 0) & (SLOTS - 1)];
-  return shape?.make && sameNames(shape.names, names, n) ? shape.make : undefined;
+  if (shape.make === undefined && ++shape.seen >= COMPILE_AFTER) shape.make = compile(shape.names);
+  return shape.make ?? null;
 }
 
 function sameNames(cached: string[], names: string[], n: number): boolean {
@@ -64,7 +61,8 @@ function sameNames(cached: string[], names: string[], n: number): boolean {
   return true;
 }
 
-function byStores(names: string[], values: Values, n: number): Record<string, AttributeValue> {
+/** An object with `names[i]: values[i]` for `i < n`, in that order, set property by property. */
+export function byStores(names: string[], values: Values, n: number): Record<string, AttributeValue> {
   const out: Record<string, AttributeValue> = {};
   for (let i = 0; i < n; i++) {
     const name = names[i] as string;
