@@ -95,6 +95,21 @@ describe('put, get, delete', () => {
     await reopened.close();
   });
 
+  it('getSync returns each item whole when keys and items of many lengths alternate', async () => {
+    // getSync reuses views of its buffers by length (src/views.ts): lengths 64 apart share a
+    // slot, and an item over 16 KiB replaces the buffer the views were made of.
+    const db = await Database.create(fresh());
+    const lengths = [0, 1, 5, 63, 64, 65, 69, 127, 128, 129, 133, 191, 300, 364, 20_000, 20_064];
+    const items = lengths.map((len, i) => ({ pk: `k${'x'.repeat(len % 97)}${i}`, v: 'v'.repeat(len), i }));
+    for (const item of items) await db.put(item);
+    for (let round = 0; round < 3; round++) {
+      for (const item of items) expect(db.getSync({ pk: item.pk })).toEqual(item);
+      for (const item of [...items].reverse()) expect(db.getSync({ pk: item.pk })?.v).toHaveLength(item.v.length);
+      expect(db.getSync({ pk: `missing${round}` })).toBeUndefined();
+    }
+    await db.close();
+  });
+
   it('get of a missing key is undefined; delete removes and deleting again is fine', async () => {
     const db = await Database.create(fresh());
     expect(await db.get({ pk: 'nobody' })).toBeUndefined();

@@ -8,6 +8,7 @@
 import { ValidationError } from './errors';
 import { NumberValue, numberFromText } from './number';
 import { builderOf, byStores, type Make } from './shapes';
+import { PrefixViews } from './views';
 
 /** A value DynamoDB can store, as plain JavaScript. */
 export type AttributeValue =
@@ -258,6 +259,7 @@ export function encodeItem(item: unknown): Buffer {
 }
 
 const transientWriter = new Writer();
+const transientViews = new PrefixViews();
 
 /**
  * `encodeItem` into one buffer reused by every call: the result is valid only until the next
@@ -267,7 +269,7 @@ export function encodeTransient(item: unknown): Buffer {
   const w = transientWriter;
   w.pos = 0;
   writeItem(w, item);
-  return w.buf.subarray(0, w.pos);
+  return transientViews.of(w.buf, w.pos);
 }
 
 /**

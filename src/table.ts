@@ -21,6 +21,7 @@ import type {
   WriteResult,
 } from './params';
 import type { Session } from './session';
+import { PrefixViews } from './views';
 
 /**
  * `getSync` and `querySync` copy the item (the page) into this buffer rather than receiving a new
@@ -28,6 +29,8 @@ import type { Session } from './session';
  * safe.
  */
 let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+/** `getSync`'s views of the item in `scratch` (`views.ts`). */
+const scratchViews = new PrefixViews();
 
 type AnyKey = Record<string, unknown>;
 
@@ -222,7 +225,7 @@ export class Table<K extends AnyKey = AnyKey> {
             db.getSync(this.name, data, out, options?.projectionExpression, options?.expressionAttributeNames),
           );
       if (n < 0) return undefined;
-      if (n <= out.length) return decodeItem(out.subarray(0, n), options?.wrapNumbers);
+      if (n <= out.length) return decodeItem(scratchViews.of(out, n), options?.wrapNumbers);
       // Larger than the scratch buffer: nothing was copied; grow it and read again.
       scratch = Buffer.allocUnsafeSlow(n);
     }
