@@ -306,3 +306,45 @@ describe('writes that need no fsync commit on the calling thread', () => {
     await db.close();
   });
 });
+
+describe("getSync's read over bound buffers (readBoundItem)", () => {
+  const fresh = () => join(base, `bound${Math.random().toString(36).slice(2)}`);
+
+  it('reads the key from the bound key buffer, and refuses a read before a bind or past its end', async () => {
+    const { native } = await import('../dist/src/native.js');
+    const { PackedWrites, encodeItem, decodeItem } = await import('../dist/src/codec.js');
+    const nd = await native.openDatabase(fresh(), 'create', undefined, undefined);
+    try {
+      const ops = new PackedWrites();
+      ops.add('default', true, { pk: 'a', v: 1 });
+      ops.add('default', true, { pk: 'bb', v: 2 });
+      await nd.writeItems(ops.tables, Buffer.from(ops.bytes()), false, 'sync');
+      const reader = nd.tableReader('default');
+      expect(() => native.readBoundItem(reader, 0)).toThrow(/bindReadBuffers first/);
+      const key = Buffer.alloc(64);
+      const out = Buffer.alloc(4);
+      native.bindReadBuffers(reader, key, out);
+      const a = encodeItem({ pk: 'a' });
+      a.copy(key);
+      // Too large for `out`: nothing copied, the length returned; then read into a larger one.
+      const n = native.readBoundItem(reader, a.length);
+      expect(n).toBeGreaterThan(out.length);
+      const larger = Buffer.alloc(256);
+      native.bindReadBuffers(reader, key, larger);
+      expect(native.readBoundItem(reader, a.length)).toBe(n);
+      expect(decodeItem(larger.subarray(0, n))).toEqual({ pk: 'a', v: 1 });
+      // The key is read from the buffer at each call: rewritten in place, another item is read.
+      const b = encodeItem({ pk: 'bb' });
+      b.copy(key);
+      expect(decodeItem(larger.subarray(0, native.readBoundItem(reader, b.length)))).toEqual({ pk: 'bb', v: 2 });
+      expect(native.readBoundItem(reader, encodeItem({ pk: 'c' }).copy(key))).toBe(-1);
+      expect(() => native.readBoundItem(reader, key.length + 1)).toThrow(/past the end of the bound key buffer/);
+      // A length that is not a whole key is refused as bad input, not read as one.
+      expect(() => native.readBoundItem(reader, 1)).toThrow();
+      nd.close();
+      expect(() => native.readBoundItem(reader, b.length)).toThrow(/closed/i);
+    } finally {
+      nd.close();
+    }
+  });
+});

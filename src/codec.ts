@@ -266,10 +266,23 @@ const transientViews = new PrefixViews();
  * call. For a synchronous native call, which reads its arguments before it returns.
  */
 export function encodeTransient(item: unknown): Buffer {
+  return transientViews.of(transientWriter.buf, encodeTransientLength(item));
+}
+
+/**
+ * `encodeTransient` without the view: the encoding's length, its bytes at the start of
+ * `transientBuffer()`, for a native call that holds that buffer (`readBoundItem`).
+ */
+export function encodeTransientLength(item: unknown): number {
   const w = transientWriter;
   w.pos = 0;
   writeItem(w, item);
-  return transientViews.of(w.buf, w.pos);
+  return w.pos;
+}
+
+/** The buffer `encodeTransientLength` writes into; it is replaced when an encoding outgrows it. */
+export function transientBuffer(): Buffer {
+  return transientWriter.buf;
 }
 
 /**

@@ -8,7 +8,7 @@ import type * as Binding from '../binding';
 
 export type NativeBinding = typeof Binding;
 export type NativeDb = Binding.NativeDb;
-/** One table of one handle, read by `readItem` (`crates/keystonedb-node/src/reader.rs`). */
+/** One table of one handle, read by `readBoundItem` (`crates/keystonedb-node/src/reader.rs`). */
 export type TableReader = ReturnType<NativeDb['tableReader']>;
 
 function describe(err: unknown): string[] {

@@ -133,17 +133,25 @@ export class Session {
     }
   }
 
-  /** A reader of `table` for `readItem`: a point read without a method call's cost (`reader.rs`). */
+  /** A reader of `table` for `readBoundItem`: a point read without a method call's cost (`reader.rs`). */
   tableReader(table: string): TableReader {
     return this.runSync((db) => db.tableReader(table));
   }
 
-  /** `getSync` without projection: the item's length in `out`, or -1 (see `NativeDb.getSync`). */
-  readItem(reader: TableReader, key: Uint8Array, out: Buffer): number {
+  /** Binds the key and item buffers `readBoundItem` uses to `reader` (`reader.rs`). */
+  bindReadBuffers(reader: TableReader, key: Buffer, out: Buffer): void {
+    this.runSync(() => native.bindReadBuffers(reader, key, out));
+  }
+
+  /**
+   * `getSync` without projection, the key's bytes at the start of the bound key buffer: the
+   * item's length in the bound item buffer, or -1 (see `NativeDb.getSync`).
+   */
+  readBoundItem(reader: TableReader, keyLength: number): number {
     // Closing refuses new calls at once, before the handle is released (see `close`).
     if (this.#native === undefined) throw new ClosedError();
     try {
-      return native.readItem(reader, key, out);
+      return native.readBoundItem(reader, keyLength);
     } catch (err) {
       throw fromNative(err);
     }

@@ -4,7 +4,15 @@
  */
 
 import * as check from './check';
-import { decodeItem, decodeItems, encodeItem, encodeTransient, type Item } from './codec';
+import {
+  decodeItem,
+  decodeItems,
+  encodeItem,
+  encodeTransient,
+  encodeTransientLength,
+  type Item,
+  transientBuffer,
+} from './codec';
 import { describe as describeNative } from './describe';
 import { ConditionalCheckFailedError, ValidationError } from './errors';
 import type { TableReader } from './native';
@@ -159,6 +167,9 @@ export class Table<K extends AnyKey = AnyKey> {
   readonly name: string;
   /** This table's reader for `getSync` without projection, made on first use. */
   #reader: TableReader | undefined;
+  /** The buffers bound to `#reader` last (`bindReadBuffers`). */
+  #boundKey: Buffer | undefined;
+  #boundOut: Buffer | undefined;
 
   /** @internal Use `db.table(name)` or `db.createTable(name, schema)`. */
   constructor(session: Session, name: string) {
@@ -215,17 +226,41 @@ export class Table<K extends AnyKey = AnyKey> {
   /** `get` on the calling thread: faster for data in memory, and it blocks while reading disk. */
   getSync(key: K, options?: GetOptions): Item | undefined {
     checkGet(options);
+    if (options?.projectionExpression === undefined && options?.expressionAttributeNames === undefined) {
+      return this.#readSync(key, options?.wrapNumbers);
+    }
     const data = encodeTransient(key);
-    const plain = options?.projectionExpression === undefined && options?.expressionAttributeNames === undefined;
     for (;;) {
       const out = scratch;
-      const n = plain
-        ? this.#session.readItem(this.#tableReader(), data, out)
-        : this.#session.runSync((db) =>
-            db.getSync(this.name, data, out, options?.projectionExpression, options?.expressionAttributeNames),
-          );
+      const n = this.#session.runSync((db) =>
+        db.getSync(this.name, data, out, options?.projectionExpression, options?.expressionAttributeNames),
+      );
       if (n < 0) return undefined;
       if (n <= out.length) return decodeItem(scratchViews.of(out, n), options?.wrapNumbers);
+      // Larger than the scratch buffer: nothing was copied; grow it and read again.
+      scratch = Buffer.allocUnsafeSlow(n);
+    }
+  }
+
+  /**
+   * `getSync` without projection: the key is encoded into the transient buffer and the item
+   * copied into `scratch`, both bound to this table's reader, so the call passes only the key's
+   * length (`readBoundItem` in `reader.rs`).
+   */
+  #readSync(key: K, wrapNumbers: boolean | undefined): Item | undefined {
+    const keyLength = encodeTransientLength(key);
+    const reader = this.#tableReader();
+    for (;;) {
+      const out = scratch;
+      const keyBuffer = transientBuffer();
+      if (this.#boundKey !== keyBuffer || this.#boundOut !== out) {
+        this.#session.bindReadBuffers(reader, keyBuffer, out);
+        this.#boundKey = keyBuffer;
+        this.#boundOut = out;
+      }
+      const n = this.#session.readBoundItem(reader, keyLength);
+      if (n < 0) return undefined;
+      if (n <= out.length) return decodeItem(scratchViews.of(out, n), wrapNumbers);
       // Larger than the scratch buffer: nothing was copied; grow it and read again.
       scratch = Buffer.allocUnsafeSlow(n);
     }

@@ -238,21 +238,24 @@ impl NativeDb {
 
     /// `get` on the calling thread: no thread hop, for data served from memory. The item is
     /// copied into `out` (`reader::copy_out`; an external buffer would cost a finalizer and a
-    /// sweep). A read without projection takes `readItem` instead (`reader.rs`).
+    /// sweep). A read without projection takes `readBoundItem` instead (`reader.rs`).
     #[napi]
     pub fn get_sync(
         &self,
         table: String,
         key: &[u8],
-        out: BufferSlice,
+        mut out: BufferSlice,
         projection: Option<String>,
         names: Option<HashMap<String, String>>,
     ) -> napi::Result<i64> {
         let db = self.handle()?;
-        copy_out(db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?, out)
+        copy_out(
+            db.get_item(&table, key, projection.as_deref(), &names.unwrap_or_default()).map_err(to_napi)?,
+            &mut out,
+        )
     }
 
-    /// A reader of `table` for `readItem`; it fails with `Closed` once this handle is closed.
+    /// A reader of `table` for `readBoundItem`; it fails with `Closed` once this handle is closed.
     #[napi(ts_return_type = "ExternalObject<'TableReader'>")]
     pub fn table_reader(&self, table: String) -> napi::Result<External<TableReader>> {
         self.handle()?;
